@@ -1,0 +1,444 @@
+"""Loading and validating the book's data files.
+
+Every file is read as text first and checked before anything is computed from it: encoding,
+delimiter, header, then each field against :mod:`nkreport.schema` (with pandera), then rules
+across rows and across files. Every problem is reported as one line naming the file, the line
+of the file, the field and how to fix it; :class:`DataValidationError` carries all of them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pandera.pandas as pa
+
+from . import paths
+from .schema import (
+    BASELINE_COLUMNS,
+    COHORT_COLUMNS,
+    DESIGN_COLUMNS,
+    IDENTIFIER_COLUMN_PATTERN,
+    MAX_N,
+    RISK_FACTOR_COLUMNS,
+    SIDECAR_KEYS,
+    ColumnSpec,
+)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with one place of one file."""
+
+    file: str
+    line: int | None  # line of the file, 1 = header; None = the whole file
+    field: str | None
+    message: str
+    fix: str
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.line is not None:
+            where += f", line {self.line}"
+        if self.field is not None:
+            where += f", field '{self.field}'"
+        return f"{where}: {self.message}. Fix: {self.fix}"
+
+
+class DataValidationError(ValueError):
+    """Raised when a data file is invalid; ``problems`` lists every problem found."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = list(problems)
+        lines = [str(p) for p in self.problems]
+        super().__init__(
+            f"{len(lines)} problem(s) in the data:\n" + "\n".join("  " + line for line in lines)
+        )
+
+
+# --------------------------------------------------------------------------- raw reading
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(paths.project_root().resolve()))
+    except (ValueError, FileNotFoundError):
+        return str(path)
+
+
+def read_text_table(path: Path, specs: tuple[ColumnSpec, ...]) -> tuple[pd.DataFrame, list[Problem]]:
+    """Read a CSV file as strings and check its encoding, delimiter, header and row shape.
+
+    Returns the table (all fields as ``str``; index = line number in the file) and the problems.
+    """
+    name = _display(path)
+    problems: list[Problem] = []
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        return pd.DataFrame(), [Problem(name, None, None, f"cannot be read ({err.strerror})", "check the path and its permissions")]
+    if not raw.strip():
+        return pd.DataFrame(), [Problem(name, None, None, "is empty", "write a header line and at least one row (`nkreport new` makes a template)")]
+    if raw.startswith(b"\xef\xbb\xbf"):
+        return pd.DataFrame(), [Problem(name, 1, None, "starts with a byte-order mark (BOM)", "save the file as UTF-8 without BOM")]
+    if b"\x00" in raw[:8192]:
+        return pd.DataFrame(), [Problem(name, None, None, "is not a text file (it contains NUL bytes)", "save the table as CSV text (UTF-8)")]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        return pd.DataFrame(), [Problem(name, line, None, f"is not valid UTF-8 (byte 0x{raw[err.start]:02x})", "save the file with UTF-8 encoding")]
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    header = [h.strip() for h in rows[0]]
+    expected = [s.name for s in specs]
+    if len(header) == 1 and any(d in rows[0][0] for d in ";\t|"):
+        delimiter = next(d for d in ";\t|" if d in rows[0][0])
+        return pd.DataFrame(), [Problem(name, 1, None, f"uses {delimiter!r} as delimiter", "separate fields with commas")]
+    privacy = [h for h in header if re.search(IDENTIFIER_COLUMN_PATTERN, h.lower())]
+    if privacy:
+        return pd.DataFrame(), [
+            Problem(name, 1, h, "looks like a direct patient identifier", "remove the column: the book takes aggregate counts, never names, birth dates, record numbers or addresses")
+            for h in privacy
+        ]
+    missing = [c for c in expected if c not in header]
+    extra = [c for c in header if c not in expected]
+    for column in missing:
+        spec = next(s for s in specs if s.name == column)
+        problems.append(Problem(name, 1, column, "column is missing from the header", f"add the column ({spec.description})"))
+    for column in extra:
+        problems.append(Problem(name, 1, column, "is not a known column", "remove it or rename it to one of: " + ", ".join(expected)))
+    if len(set(header)) != len(header):
+        dup = sorted({h for h in header if header.count(h) > 1})
+        problems.append(Problem(name, 1, dup[0], "column appears more than once", "keep one copy"))
+    body = rows[1:]
+    if not body:
+        problems.append(Problem(name, None, None, "has a header but no rows", "add at least one row, or remove the file"))
+    for number, row in enumerate(body, start=2):
+        if len(row) != len(header) and any(cell.strip() for cell in row):
+            problems.append(Problem(name, number, None, f"has {len(row)} fields but the header has {len(header)}", "quote fields that contain commas and give every column a value (empty is allowed)"))
+    if problems:
+        return pd.DataFrame(), problems
+    kept = [(number, row) for number, row in enumerate(body, start=2) if any(cell.strip() for cell in row)]
+    frame = pd.DataFrame([row for _, row in kept], columns=header, index=[n for n, _ in kept], dtype=str)
+    frame = frame.apply(lambda col: col.str.strip())
+    return frame[expected], problems
+
+
+# --------------------------------------------------------------------------- field checks
+
+
+def _is_count(value: str) -> bool:
+    return value.isdigit() and int(value) <= MAX_N
+
+
+def _is_number(value: str) -> bool:
+    try:
+        number = float(value)
+    except ValueError:
+        return False
+    return math.isfinite(number) and 0 < number <= MAX_N
+
+
+def _is_percent(value: str) -> bool:
+    try:
+        number = float(value)
+    except ValueError:
+        return False
+    return math.isfinite(number) and 0 <= number <= 100
+
+
+def _field_check(spec: ColumnSpec) -> tuple[pa.Check, str, str]:
+    """A pandera element-wise check for one column spec, its message and its fix."""
+    allow_empty = not spec.required
+
+    def wrap(test):
+        return lambda v: (allow_empty and v == "") or (v != "" and test(v))
+
+    if spec.kind == "id":
+        test, msg, fix = (lambda v: re.fullmatch(r"[a-z0-9][a-z0-9_]*", v) is not None,
+                          "is not a valid identifier", "use lower-case letters, digits and _ only, starting with a letter or digit")
+    elif spec.kind == "text":
+        test, msg, fix = (lambda v: v.lower() not in {"nan", "na", "null", "none"},
+                          "is empty or a missing-value marker", f"give a value ({spec.description})")
+    elif spec.kind == "count":
+        test, msg, fix = (_is_count, "is not a whole number between 0 and 1,000,000",
+                          "write a count of patients without decimals, signs or thousands separators")
+    elif spec.kind == "days":
+        test, msg, fix = (lambda v: v.isdigit() and 1 <= int(v) <= 3650, "is not a number of days between 1 and 3650",
+                          "write the window in whole days (30 for one month), or leave the field empty if the source does not state it")
+    elif spec.kind == "percent":
+        test, msg, fix = (_is_percent, "is not a percentage between 0 and 100",
+                          "write the printed percentage as a number without the % sign, or leave it empty")
+    elif spec.kind == "number":
+        test, msg, fix = (_is_number, "is not a positive number", "write a positive decimal number")
+    elif spec.kind == "choice":
+        choices = spec.choices
+        test, msg, fix = (lambda v: v in choices, "is not an allowed value", "use one of: " + ", ".join(choices))
+    else:  # pragma: no cover - schema programming error
+        raise ValueError(spec.kind)
+    if spec.required:
+        msg = msg + " (the field is required)"
+    return pa.Check(wrap(test), element_wise=True, name=f"{spec.name}:{spec.kind}", error=msg), msg, fix
+
+
+def _check_fields(frame: pd.DataFrame, specs: tuple[ColumnSpec, ...], name: str) -> list[Problem]:
+    checks = {spec.name: _field_check(spec) for spec in specs}
+    schema = pa.DataFrameSchema(
+        {spec.name: pa.Column(str, checks=[checks[spec.name][0]], nullable=False) for spec in specs},
+        strict=True,
+    )
+    try:
+        schema.validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as err:
+        problems = []
+        for case in err.failure_cases.itertuples(index=False):
+            column = case.column
+            if column not in checks:
+                problems.append(Problem(name, None, column, f"failed the check {case.check}", "see the data dictionary"))
+                continue
+            _, msg, fix = checks[column]
+            line = int(case.index) if case.index is not None and not pd.isna(case.index) else None
+            problems.append(Problem(name, line, column, f"value {case.failure_case!r} {msg}", fix))
+        return sorted(problems, key=lambda p: (p.line or 0, p.field or ""))
+    return []
+
+
+# --------------------------------------------------------------------------- cohort files
+
+
+def _check_cohort_rows(frame: pd.DataFrame, name: str) -> list[Problem]:
+    problems = []
+    for line, row in frame.iterrows():
+        events, n = int(row["events"]), int(row["n"])
+        if n == 0:
+            problems.append(Problem(name, line, "n", "is 0", "a cohort needs at least one patient; remove the row if no patient was followed"))
+        elif events > n:
+            problems.append(Problem(name, line, "events", f"{events} is greater than n = {n}", "events counts patients with the outcome, so it cannot exceed n"))
+        if row["role"] in ("earlier_treated", "trial") and row["arm"] != "nk":
+            problems.append(Problem(name, line, "arm", f"is {row['arm']!r} but role {row['role']!r} means NK-treated patients", "use arm 'nk' or the role of an untreated arm"))
+        if row["role"] in ("earlier_untreated", "external_baseline") and row["arm"] != "control":
+            problems.append(Problem(name, line, "arm", f"is {row['arm']!r} but role {row['role']!r} means untreated patients", "use arm 'control' or a treated role"))
+    return problems
+
+
+def _check_sidecar(csv_path: Path, frame: pd.DataFrame, header: list[str], bib_keys: set[str] | None) -> list[Problem]:
+    side = csv_path.with_suffix(".json")
+    name = _display(side)
+    if not side.exists():
+        return [Problem(_display(csv_path), None, None, f"has no sidecar {side.name}", "create it (`nkreport new` writes one) with keys: " + ", ".join(SIDECAR_KEYS))]
+    try:
+        meta = json.loads(side.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        line = getattr(err, "lineno", None)
+        return [Problem(name, line, None, f"is not valid JSON ({err})", "fix the JSON syntax")]
+    if not isinstance(meta, dict):
+        return [Problem(name, None, None, "is not a JSON object", "write an object with keys: " + ", ".join(SIDECAR_KEYS))]
+    problems = []
+    for key in SIDECAR_KEYS:
+        if key not in meta:
+            problems.append(Problem(name, None, key, "key is missing", SIDECAR_KEYS[key]))
+    for key in meta:
+        if key not in SIDECAR_KEYS:
+            problems.append(Problem(name, None, key, "is not a known sidecar key", "use only: " + ", ".join(SIDECAR_KEYS)))
+    if problems:
+        return problems
+    if meta["columns"] != header:
+        problems.append(Problem(name, None, "columns", f"disagrees with the header of {csv_path.name}", "list the CSV header exactly, in order"))
+    ids = list(frame["cohort_id"]) if "cohort_id" in frame else []
+    if meta["cohort_ids"] != ids:
+        problems.append(Problem(name, None, "cohort_ids", f"lists {meta['cohort_ids']} but {csv_path.name} has rows {ids}", "list the cohort_id of every row, in order"))
+    refs = meta["references"]
+    if not isinstance(refs, list) or not refs or not all(isinstance(r, str) and r for r in refs):
+        problems.append(Problem(name, None, "references", "must be a non-empty list of BibTeX keys", "add the sources to book/references.bib and list their keys"))
+    elif bib_keys is not None:
+        for ref in refs:
+            if ref not in bib_keys:
+                problems.append(Problem(name, None, "references", f"key {ref!r} is not in book/references.bib", "add a BibTeX entry for the source"))
+    if not isinstance(meta["title"], str) or not meta["title"].strip():
+        problems.append(Problem(name, None, "title", "is empty", SIDECAR_KEYS["title"]))
+    return problems
+
+
+def bibtex_keys(bib_path: Path | None = None) -> set[str] | None:
+    """The entry keys of the book's BibTeX file, or None if there is none."""
+    bib_path = bib_path or paths.project_root() / "book" / "references.bib"
+    if not bib_path.exists():
+        return None
+    return set(re.findall(r"@\w+\s*\{\s*([^,\s]+)\s*,", bib_path.read_text(encoding="utf-8")))
+
+
+def read_cohort_file(path: Path, bib_keys: set[str] | None = None) -> tuple[pd.DataFrame, list[Problem]]:
+    """Read and check one cohort CSV and its sidecar; returns typed rows and problems."""
+    name = _display(path)
+    frame, problems = read_text_table(path, COHORT_COLUMNS)
+    if problems:
+        return frame, problems
+    problems = _check_fields(frame, COHORT_COLUMNS, name)
+    if problems:
+        return frame, problems
+    problems = _check_cohort_rows(frame, name)
+    header = next(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
+    problems += _check_sidecar(path, frame, [h.strip() for h in header], bib_keys)
+    frame = frame.assign(file=name, line=frame.index)
+    return frame, problems
+
+
+def _typed_cohorts(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    out["events"] = out["events"].astype(int)
+    out["n"] = out["n"].astype(int)
+    out["window_days"] = pd.to_numeric(out["window_days"].replace("", None)).astype("Int64")
+    text = out["printed_percent"]
+    out["printed_decimals"] = [len(t.split(".")[1]) if "." in t else (0 if t else pd.NA) for t in text]
+    out["printed_decimals"] = out["printed_decimals"].astype("Int64")
+    out["printed_percent"] = pd.to_numeric(text.replace("", None)).astype("Float64")
+    return out.reset_index(drop=True)
+
+
+def cohort_files(data_dir: Path | None = None) -> list[Path]:
+    data_dir = data_dir or paths.data_dir()
+    return sorted((data_dir / "cohorts").glob("*.csv"))
+
+
+def validate_cohorts(data_dir: Path | None = None, bib_path: Path | None = None) -> tuple[pd.DataFrame, list[Problem]]:
+    """Check every cohort file in ``data_dir/cohorts``; return the pooled table and problems."""
+    data_dir = data_dir or paths.data_dir()
+    folder = data_dir / "cohorts"
+    bib_keys = bibtex_keys(bib_path)
+    frames, problems = [], []
+    files = cohort_files(data_dir)
+    if not files:
+        problems.append(Problem(_display(folder), None, None, "holds no cohort file (*.csv)", "restore the shipped files or add one with `nkreport new`"))
+    for stray in sorted(folder.glob("*")):
+        if stray.suffix not in (".csv", ".json") and stray.is_file() and not stray.name.startswith("."):
+            problems.append(Problem(_display(stray), None, None, "is neither a cohort table (.csv) nor a sidecar (.json)", "save cohort tables as CSV, or move the file out of data/cohorts"))
+        if stray.suffix == ".json" and not stray.with_suffix(".csv").exists():
+            problems.append(Problem(_display(stray), None, None, "is a sidecar without its table", f"add {stray.with_suffix('.csv').name} or remove the sidecar"))
+    for path in files:
+        frame, file_problems = read_cohort_file(path, bib_keys)
+        problems += file_problems
+        if not file_problems:
+            frames.append(frame)
+    if not frames:
+        return pd.DataFrame(columns=[s.name for s in COHORT_COLUMNS] + ["file", "line"]), problems
+    table = pd.concat(frames)
+    seen: dict[str, tuple[str, int]] = {}
+    for row in table.itertuples():
+        if row.cohort_id in seen:
+            first_file, first_line = seen[row.cohort_id]
+            problems.append(Problem(row.file, row.line, "cohort_id", f"{row.cohort_id!r} is already used in {first_file}, line {first_line}", "give every row its own cohort_id"))
+        else:
+            seen[row.cohort_id] = (row.file, row.line)
+    trial = table[table["role"] == "trial"]
+    if not len(trial):
+        problems.append(Problem(_display(folder), None, "role", "no row has role 'trial'", "restore data/cohorts/ohira2025_trial.csv"))
+    return _typed_cohorts(table), problems
+
+
+def load_cohorts(data_dir: Path | None = None, *, use: str | None = "primary") -> pd.DataFrame:
+    """All cohort rows (one per arm and outcome) as a typed table; raises on any problem.
+
+    ``use='primary'`` keeps the rows of the main analyses, ``None`` keeps all rows.
+    """
+    table, problems = validate_cohorts(data_dir)
+    if problems:
+        raise DataValidationError(problems)
+    if use is not None:
+        table = table[table["use"] == use]
+    return table.reset_index(drop=True)
+
+
+def _load_simple(path: Path, specs: tuple[ColumnSpec, ...]) -> pd.DataFrame:
+    name = _display(path)
+    frame, problems = read_text_table(path, specs)
+    if not problems:
+        problems = _check_fields(frame, specs, name)
+    if problems:
+        raise DataValidationError(problems)
+    return frame.assign(file=name, line=frame.index).reset_index(drop=True)
+
+
+def load_trial_design(data_dir: Path | None = None) -> dict[str, str]:
+    """The trial's design items (``data/trial/design.csv``) as a mapping item → value."""
+    data_dir = data_dir or paths.data_dir()
+    frame = _load_simple(data_dir / "trial" / "design.csv", DESIGN_COLUMNS)
+    return dict(zip(frame["item"], frame["value"]))
+
+
+def load_trial_design_table(data_dir: Path | None = None) -> pd.DataFrame:
+    data_dir = data_dir or paths.data_dir()
+    return _load_simple(data_dir / "trial" / "design.csv", DESIGN_COLUMNS)
+
+
+def load_baseline(data_dir: Path | None = None) -> pd.DataFrame:
+    """The trial's baseline characteristics (jRCT summary results)."""
+    data_dir = data_dir or paths.data_dir()
+    frame = _load_simple(data_dir / "trial" / "baseline.csv", BASELINE_COLUMNS)
+    for column in ("count", "n"):
+        frame[column] = pd.to_numeric(frame[column].replace("", None)).astype("Int64")
+    for column in ("median", "range_low", "range_high"):
+        frame[column] = pd.to_numeric(frame[column].replace("", None)).astype("Float64")
+    return frame
+
+
+def load_risk_factors(data_dir: Path | None = None) -> pd.DataFrame:
+    """Published odds ratios of BSI risk factors (``data/external/bsi_risk_factors.csv``)."""
+    data_dir = data_dir or paths.data_dir()
+    frame = _load_simple(data_dir / "external" / "bsi_risk_factors.csv", RISK_FACTOR_COLUMNS)
+    frame["odds_ratio"] = frame["odds_ratio"].astype(float)
+    return frame
+
+
+def validate_all(data_dir: Path | None = None, bib_path: Path | None = None) -> list[Problem]:
+    """Every problem in every data file, including the checks across files."""
+    data_dir = data_dir or paths.data_dir()
+    cohorts, problems = validate_cohorts(data_dir, bib_path)
+    design = baseline = None
+    for loader in (load_trial_design_table, load_baseline, load_risk_factors):
+        try:
+            result = loader(data_dir)
+        except DataValidationError as err:
+            problems += err.problems
+            continue
+        if loader is load_trial_design_table:
+            design = result
+        elif loader is load_baseline:
+            baseline = result
+    if design is not None:
+        items = dict(zip(design["item"], design["value"]))
+        design_name = design["file"].iloc[0]
+        for required in ("planned_n", "infused_n", "primary_window"):
+            if required not in items:
+                problems.append(Problem(design_name, None, "item", f"item {required!r} is missing", "add a row for it"))
+            elif not items[required].isdigit():
+                line = int(design.loc[design["item"] == required, "line"].iloc[0])
+                problems.append(Problem(design_name, line, "value", f"{required} = {items[required]!r} is not a whole number", "write a whole number"))
+        if not problems and len(cohorts):
+            infused = int(items["infused_n"])
+            trial = cohorts[cohorts["role"] == "trial"]
+            for row in trial.itertuples():
+                if row.n != infused:
+                    problems.append(Problem(row.file, int(row.line), "n", f"trial row has n = {row.n} but {design_name} gives infused_n = {infused}", "make the two agree"))
+            if infused > int(items["planned_n"]):
+                problems.append(Problem(design_name, None, "value", "infused_n exceeds planned_n", "check both values"))
+    if baseline is not None and design is not None and "infused_n" in dict(zip(design["item"], design["value"])):
+        infused = dict(zip(design["item"], design["value"]))["infused_n"]
+        for row in baseline.itertuples():
+            if str(row.n) != infused:
+                problems.append(Problem(row.file, int(row.line), "n", f"is {row.n} but the trial infused {infused}", "baseline rows describe the infused patients"))
+            if row.count is not pd.NA and row.count > row.n:
+                problems.append(Problem(row.file, int(row.line), "count", f"{row.count} exceeds n = {row.n}", "a category cannot hold more patients than n"))
+    return problems
+
+
+def check_data(data_dir: Path | None = None) -> None:
+    """Raise :class:`DataValidationError` if any data file is invalid."""
+    problems = validate_all(data_dir)
+    if problems:
+        raise DataValidationError(problems)

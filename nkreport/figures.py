@@ -1,0 +1,65 @@
+"""One function per figure the book shows; each returns a matplotlib Figure."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from .endpoints import clopper_pearson
+from .schema import OUTCOME_LABELS, ROLE_LABELS, ROLES
+
+ROLE_COLOURS = {
+    "trial": "#c0392b",
+    "earlier_treated": "#2471a3",
+    "earlier_untreated": "#7f8c8d",
+    "external_baseline": "#b7950b",
+}
+ROLE_MARKERS = {"trial": "D", "earlier_treated": "o", "earlier_untreated": "s", "external_baseline": "^"}
+
+
+def flow_figure(planned_n: int, infused_n: int, bsi_events: int, window_days: int):
+    """Patient flow: planned → infused → stopped early, with the primary endpoint count."""
+    fig, ax = plt.subplots(figsize=(7.5, 2.6))
+    ax.set_axis_off()
+    boxes = [
+        (0.12, f"Planned\n{planned_n} patients"),
+        (0.42, f"Enrolled and infused\n{infused_n} patients"),
+        (0.74, f"Stopped early\nBSI within {window_days} days:\n{bsi_events} of {infused_n}"),
+    ]
+    for x, label in boxes:
+        ax.text(x, 0.5, label, ha="center", va="center", fontsize=11,
+                bbox=dict(boxstyle="round,pad=0.6", facecolor="#eef3f8", edgecolor="#34495e"))
+    for start, end in ((0.22, 0.30), (0.54, 0.615)):
+        ax.annotate("", xy=(end, 0.5), xytext=(start, 0.5), arrowprops=dict(arrowstyle="->", lw=1.5))
+    ax.text(0.42, 0.08, f"{planned_n - infused_n} planned patients never enrolled", ha="center", fontsize=9, color="#555")
+    ax.set_xlim(0, 0.9)
+    ax.set_ylim(0, 1)
+    fig.tight_layout()
+    return fig
+
+
+def forest_raw(cohorts: pd.DataFrame, outcome: str, level: float = 0.95):
+    """Raw proportions with exact (Clopper-Pearson) CIs, grouped by role, for one outcome."""
+    rows = cohorts[cohorts["outcome"] == outcome].copy()
+    rows["role_order"] = rows["role"].map({r: i for i, r in enumerate(ROLES)})
+    rows = rows.sort_values(["role_order", "study"]).reset_index(drop=True)
+    low, high = clopper_pearson(rows["events"], rows["n"], level)
+    proportion = (rows["events"] / rows["n"]).to_numpy(dtype=float)
+    fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(rows) + 1.4))
+    y = np.arange(len(rows))[::-1]
+    for role in ROLES:
+        mask = (rows["role"] == role).to_numpy()
+        if not mask.any():
+            continue
+        ax.errorbar(proportion[mask], y[mask], xerr=[proportion[mask] - low[mask], high[mask] - proportion[mask]],
+                    fmt=ROLE_MARKERS[role], color=ROLE_COLOURS[role], capsize=3, label=ROLE_LABELS[role])
+    labels = [f"{s}  {e}/{n}" + ("" if v == "yes" else f"  [{v}]")
+              for s, e, n, v in zip(rows["study"], rows["events"], rows["n"], rows["verified"])]
+    ax.set_yticks(y, labels, fontsize=8)
+    ax.set_xlim(0, 1)
+    ax.set_xlabel(f"proportion with {OUTCOME_LABELS[outcome]} (exact {round(100 * level)} % CI)")
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8, frameon=True)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,133 @@
+"""The data model: one column specification per field, the single source of truth.
+
+The loader (:mod:`nkreport.data`), the cohort template (``nkreport new``) and the book's
+data dictionary are all generated from the specifications below, so they cannot drift.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+ROLES = ("trial", "earlier_treated", "earlier_untreated", "external_baseline")
+OUTCOMES = ("bsi", "rejection", "related_ae", "hcc_recurrence")
+ARMS = ("nk", "control")
+USES = ("primary", "sensitivity")
+VERIFIED = ("yes", "derived", "unverified")
+
+ROLE_LABELS = {
+    "trial": "the trial",
+    "earlier_treated": "earlier NK-treated arm",
+    "earlier_untreated": "earlier untreated arm",
+    "external_baseline": "external baseline (no NK)",
+}
+OUTCOME_LABELS = {
+    "bsi": "bloodstream infection",
+    "rejection": "acute rejection",
+    "related_ae": "infusion-related adverse event",
+    "hcc_recurrence": "HCC recurrence",
+}
+VERIFIED_LABELS = {
+    "yes": "count read in the named source",
+    "derived": "count derived from a printed percentage and n",
+    "unverified": "count inferred, not confirmed in a source",
+}
+
+#: Largest plausible cohort size; anything above is treated as a typing error.
+MAX_N = 1_000_000
+
+ID_PATTERN = r"[a-z0-9][a-z0-9_]*"
+SOURCE_PATTERN = r"(doi:10\.\S+/\S+|PMID:\d+|https?://\S+|.*\S.*)"
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """One field of a data file."""
+
+    name: str
+    kind: str  # "id", "text", "count", "days", "percent", "choice", "number"
+    required: bool
+    description: str
+    example: str
+    choices: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def type_label(self) -> str:
+        return {
+            "id": "identifier (lower case, digits, _)",
+            "text": "text",
+            "count": "whole number ≥ 0",
+            "days": "whole number of days ≥ 1, or empty for unknown",
+            "percent": "number in [0, 100], or empty",
+            "choice": "one of: " + ", ".join(self.choices),
+            "number": "number > 0",
+        }[self.kind]
+
+
+COHORT_COLUMNS: tuple[ColumnSpec, ...] = (
+    ColumnSpec("cohort_id", "id", True, "Unique identifier of this arm and outcome, across all files.", "smith2026_nk_bsi"),
+    ColumnSpec("study_id", "id", True, "Identifier shared by the arms of one study; comparative studies pair arms by it.", "smith2026"),
+    ColumnSpec("study", "text", True, "Short human-readable study label shown in tables and plots.", "Smith 2026 (Kyoto LDLT)"),
+    ColumnSpec("arm", "choice", True, "Whether patients received NK cells (nk) or not (control).", "nk", ARMS),
+    ColumnSpec("role", "choice", True, "How the book uses the row: the trial itself, an earlier treated or untreated arm, or an external baseline.", "earlier_treated", ROLES),
+    ColumnSpec("outcome", "choice", True, "The outcome counted in events.", "bsi", OUTCOMES),
+    ColumnSpec("events", "count", True, "Number of patients with the outcome.", "4"),
+    ColumnSpec("n", "count", True, "Number of patients in the arm (must be ≥ 1 and ≥ events).", "30"),
+    ColumnSpec("window_days", "days", False, "Outcome window in days after transplantation; empty when the source does not state it.", "30"),
+    ColumnSpec("printed_percent", "percent", False, "The percentage as printed by the source, to detect disagreements with events/n.", "13.3"),
+    ColumnSpec("design", "text", True, "Study design in a few words.", "retrospective cohort"),
+    ColumnSpec("use", "choice", True, "primary rows enter the main analyses; sensitivity rows only the sensitivity analyses.", "primary", USES),
+    ColumnSpec("source", "text", True, "Where the numbers come from: doi:…, PMID:… or a URL.", "doi:10.1000/example"),
+    ColumnSpec("location", "text", True, "Where in the source: abstract, table 2, registry field …", "abstract"),
+    ColumnSpec("verified", "choice", True, "yes: read in the source; derived: computed from a printed percentage; unverified: inferred.", "yes", VERIFIED),
+    ColumnSpec("note", "text", False, "Anything a reader needs to interpret the row.", "bacteremia within one month"),
+)
+
+DESIGN_COLUMNS: tuple[ColumnSpec, ...] = (
+    ColumnSpec("item", "id", True, "Name of the design item.", "planned_n"),
+    ColumnSpec("value", "text", True, "Its value.", "37"),
+    ColumnSpec("unit", "text", False, "Unit of the value.", "patients"),
+    ColumnSpec("source", "text", True, "Source (DOI, PMID or URL).", "doi:10.1186/s41231-022-00126-4"),
+    ColumnSpec("location", "text", True, "Location in the source.", "protocol abstract"),
+    ColumnSpec("verified", "choice", True, "Verified flag.", "yes", VERIFIED),
+    ColumnSpec("note", "text", False, "Comment.", ""),
+)
+
+BASELINE_COLUMNS: tuple[ColumnSpec, ...] = (
+    ColumnSpec("characteristic", "text", True, "Baseline characteristic.", "sex"),
+    ColumnSpec("category", "text", False, "Category of a categorical characteristic.", "male"),
+    ColumnSpec("count", "count", False, "Patients in the category.", "10"),
+    ColumnSpec("median", "number", False, "Median of a continuous characteristic.", "59"),
+    ColumnSpec("range_low", "number", False, "Lower end of the range.", "26"),
+    ColumnSpec("range_high", "number", False, "Upper end of the range.", "70"),
+    ColumnSpec("n", "count", True, "Patients described.", "19"),
+    ColumnSpec("source", "text", True, "Source (DOI, PMID or URL).", "https://jrct.niph.go.jp/"),
+    ColumnSpec("location", "text", True, "Location in the source.", "jRCT summary results"),
+    ColumnSpec("verified", "choice", True, "Verified flag.", "yes", VERIFIED),
+)
+
+RISK_FACTOR_COLUMNS: tuple[ColumnSpec, ...] = (
+    ColumnSpec("factor", "text", True, "Risk factor.", "ABO-incompatible transplantation"),
+    ColumnSpec("outcome", "choice", True, "Outcome the odds ratio refers to.", "bsi", OUTCOMES),
+    ColumnSpec("odds_ratio", "number", True, "Published pooled odds ratio.", "2.87"),
+    ColumnSpec("studies", "count", False, "Number of pooled studies.", "17"),
+    ColumnSpec("patients", "count", False, "Number of pooled patients.", "4410"),
+    ColumnSpec("source", "text", True, "Source (DOI, PMID or URL).", "doi:10.1007/s15010-018-1230-5"),
+    ColumnSpec("location", "text", True, "Location in the source.", "abstract"),
+    ColumnSpec("verified", "choice", True, "Verified flag.", "yes", VERIFIED),
+    ColumnSpec("note", "text", False, "Comment.", ""),
+)
+
+#: Sidecar (``<file>.json`` beside each cohort CSV) keys and their meaning.
+SIDECAR_KEYS = {
+    "title": "What the file holds, in one sentence.",
+    "references": "BibTeX keys (in book/references.bib) of the sources of the rows.",
+    "columns": "The CSV header, in order; must equal the file's header.",
+    "cohort_ids": "The cohort_id of every row, in order; must equal the file's rows.",
+}
+
+#: Column names that look like direct identifiers of patients; such files are refused.
+IDENTIFIER_COLUMN_PATTERN = (
+    r"(^|_)(name|first_?name|last_?name|surname|patient_?name|dob|date_?of_?birth|birth_?date|"
+    r"mrn|medical_?record|record_?(no|number)|address|street|zip|postcode|postal_?code|phone|"
+    r"email|ssn|social_?security|national_?id|insurance_?(no|number))($|_)"
+)

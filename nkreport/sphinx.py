@@ -1,0 +1,191 @@
+"""Build hooks for the book: validation first, data-aware execution cache, results JSON.
+
+Enabled in ``_config.yml`` with ``sphinx: extra_extensions: [nkreport.sphinx]``.
+
+* **Validation first** (``builder-inited``): every data file is checked before any chapter
+  is read or executed; on a problem the build stops with the file, line and field, and the
+  previous ``_build/html`` is left as it was.
+* **Data-aware cache** (``env-get-outdated`` and ``source-read``): myst-nb's execution cache
+  keys on code-cell text only. Each notebook chapter depends on groups of files (by default all
+  of them; a chapter can narrow the list in its front matter with ``nkreport_depends:
+  [cohorts, trial]``). A fingerprint of those files is kept per chapter; when it changes the
+  chapter is re-read, and the fingerprint is written as a comment into its first code cell, so
+  the execution cache key changes too. Restoring the files restores the earlier key, and the
+  earlier cached run is reused.
+* **Results JSON** (``build-finished``): every value glued with :func:`nkreport.results.glue`
+  goes into ``<outdir>/results.json`` as ``{key: {value, text, chapter}}``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+
+from sphinx.application import Sphinx
+from sphinx.errors import ExtensionError
+from sphinx.util import logging
+
+from . import __version__, data, paths, results
+
+logger = logging.getLogger(__name__)
+
+#: Dependency groups: name → folder (relative to the project root) and file patterns.
+DEPENDENCY_GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "cohorts": ("data/cohorts", ("*.csv", "*.json")),
+    "trial": ("data/trial", ("*.csv", "*.json")),
+    "external": ("data/external", ("*.csv", "*.json")),
+    "package": ("nkreport", ("*.py",)),
+}
+FINGERPRINT_PREFIX = "# nkreport inputs fingerprint: "
+_CODE_CELL = re.compile(r"^(`{3,}|~{3,})\{code-cell\}", re.MULTILINE)
+_DEPENDS = re.compile(r"^nkreport_depends:\s*\[([^\]]*)\]\s*$", re.MULTILINE)
+
+
+def group_files(root: Path, group: str) -> list[Path]:
+    folder, patterns = DEPENDENCY_GROUPS[group]
+    base = root / folder
+    files = {p for pattern in patterns for p in base.rglob(pattern) if "__pycache__" not in p.parts}
+    return sorted(files)
+
+
+def group_fingerprint(root: Path, group: str) -> str:
+    digest = hashlib.sha256(group.encode())
+    for path in group_files(root, group):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def chapter_dependencies(source: str) -> tuple[str, ...] | None:
+    """The dependency groups a chapter's source declares; None if it has no code cells."""
+    if not _CODE_CELL.search(source):
+        return None
+    front = source.split("\n---", 1)[0] if source.startswith("---") else ""
+    match = _DEPENDS.search(front)
+    if not match:
+        return tuple(DEPENDENCY_GROUPS)
+    groups = tuple(g.strip().strip("'\"") for g in match.group(1).split(",") if g.strip())
+    unknown = [g for g in groups if g not in DEPENDENCY_GROUPS]
+    if unknown:
+        raise ExtensionError(f"nkreport_depends names unknown groups {unknown}; known: {list(DEPENDENCY_GROUPS)}")
+    return tuple(sorted(set(groups) | {"package"}))
+
+
+def chapter_fingerprint(root: Path, groups: tuple[str, ...]) -> str:
+    digest = hashlib.sha256()
+    for group in groups:
+        digest.update(group_fingerprint(root, group).encode())
+    return digest.hexdigest()[:16]
+
+
+def inject_fingerprint(source: str, fingerprint: str) -> str:
+    """Write the fingerprint as a comment at the top of the first code cell's code."""
+    match = _CODE_CELL.search(source)
+    if not match:
+        return source
+    lines = source[match.end():].split("\n")
+    # lines[0] is the rest of the fence line (the kernel name); skip the cell's options
+    index = 1
+    if index < len(lines) and lines[index].strip() == "---":
+        index += 1
+        while index < len(lines) and lines[index].strip() != "---":
+            index += 1
+        index += 1
+    else:
+        while index < len(lines) and lines[index].startswith(":"):
+            index += 1
+    lines.insert(index, FINGERPRINT_PREFIX + fingerprint)
+    return source[: match.end()] + "\n".join(lines)
+
+
+def _root(app: Sphinx) -> Path:
+    return paths.project_root()
+
+
+def _doc_source(app: Sphinx, docname: str) -> str:
+    return Path(app.env.doc2path(docname)).read_text(encoding="utf-8")
+
+
+def _current_fingerprints(app: Sphinx, docnames) -> dict[str, str]:
+    root = _root(app)
+    cache: dict[tuple[str, ...], str] = {}
+    out = {}
+    for docname in docnames:
+        try:
+            groups = chapter_dependencies(_doc_source(app, docname))
+        except OSError:
+            continue
+        if groups is None:
+            continue
+        if groups not in cache:
+            cache[groups] = chapter_fingerprint(root, groups)
+        out[docname] = cache[groups]
+    return out
+
+
+def validate_first(app: Sphinx) -> None:
+    problems = data.validate_all(paths.data_dir())
+    if problems:
+        raise ExtensionError(
+            "the book's data is invalid; nothing was executed or written.\n"
+            + str(data.DataValidationError(problems))
+        )
+
+
+def on_env_get_outdated(app: Sphinx, env, added, changed, removed) -> list[str]:
+    stored = getattr(env, "nkreport_fingerprints", {})
+    candidates = [d for d in env.found_docs if d not in added and d not in changed]
+    current = _current_fingerprints(app, candidates)
+    outdated = sorted(d for d, fp in current.items() if stored.get(d) != fp)
+    if outdated:
+        logger.info(f"[nkreport] inputs changed; re-reading: {', '.join(outdated)}")
+    return outdated
+
+
+def on_source_read(app: Sphinx, docname: str, source: list[str]) -> None:
+    groups = chapter_dependencies(source[0])
+    if groups is None:
+        return
+    fingerprint = chapter_fingerprint(_root(app), groups)
+    source[0] = inject_fingerprint(source[0], fingerprint)
+    if not hasattr(app.env, "nkreport_fingerprints"):
+        app.env.nkreport_fingerprints = {}
+    app.env.nkreport_fingerprints[docname] = fingerprint
+
+
+def on_env_purge_doc(app: Sphinx, env, docname: str) -> None:
+    getattr(env, "nkreport_fingerprints", {}).pop(docname, None)
+
+
+def on_env_merge_info(app: Sphinx, env, docnames, other) -> None:
+    env.nkreport_fingerprints = {**getattr(env, "nkreport_fingerprints", {}), **getattr(other, "nkreport_fingerprints", {})}
+
+
+def write_results(app: Sphinx, exception) -> None:
+    if exception is not None:
+        return
+    execute_dir = Path(app.outdir).parent / "jupyter_execute"
+    glue_files = {doc: execute_dir.joinpath(*(doc + ".glue.json").split("/")) for doc in sorted(app.env.found_docs)}
+    collected = results.collect(glue_files)
+    root = _root(app)
+    payload = {
+        "nkreport_version": __version__,
+        "inputs": {group: group_fingerprint(root, group)[:16] for group in DEPENDENCY_GROUPS},
+        "results": collected,
+    }
+    out = Path(app.outdir) / results.RESULTS_FILE
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(payload, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    logger.info(f"[nkreport] {len(collected)} glued results written to {out}")
+
+
+def setup(app: Sphinx) -> dict:
+    app.connect("builder-inited", validate_first)
+    app.connect("env-get-outdated", on_env_get_outdated)
+    app.connect("source-read", on_source_read)
+    app.connect("env-purge-doc", on_env_purge_doc)
+    app.connect("env-merge-info", on_env_merge_info)
+    app.connect("build-finished", write_results)
+    return {"version": __version__, "env_version": 1, "parallel_read_safe": True, "parallel_write_safe": True}

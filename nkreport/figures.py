@@ -54,8 +54,9 @@ def forest_raw(cohorts: pd.DataFrame, outcome: str, level: float = 0.95):
             continue
         ax.errorbar(proportion[mask], y[mask], xerr=[proportion[mask] - low[mask], high[mask] - proportion[mask]],
                     fmt=ROLE_MARKERS[role], color=ROLE_COLOURS[role], capsize=3, label=ROLE_LABELS[role])
-    labels = [f"{s}  {e}/{n}" + ("" if v == "yes" else f"  [{v}]")
-              for s, e, n, v in zip(rows["study"], rows["events"], rows["n"], rows["verified"])]
+    windows = ["window ?" if pd.isna(w) else f"{int(w)} d" for w in rows["window_days"]]
+    labels = [f"{s}  {e}/{n}, {w}" + ("" if v == "yes" else f"  [{v}]")
+              for s, e, n, w, v in zip(rows["study"], rows["events"], rows["n"], windows, rows["verified"])]
     ax.set_yticks(y, labels, fontsize=8)
     ax.set_xlim(0, 1)
     ax.set_xlabel(f"proportion with {OUTCOME_LABELS[outcome]} (exact {round(100 * level)} % CI)")

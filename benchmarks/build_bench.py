@@ -1,0 +1,140 @@
+"""Build benchmarks: clean HTML build, no-change rebuild, rebuild after one added cohort,
+PDF after HTML, and per-chapter execution times.
+
+Every figure is the median over ``--repeat`` runs, each in a fresh copy of the repository's
+tracked files (so caches start empty). Run from the repository root:
+
+    python benchmarks/build_bench.py --repeat 3
+
+The generated cohort exists only inside the temporary copy; nothing is written to data/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+JB = str(Path(sys.executable).with_name("jupyter-book"))
+BUILD = [JB, "build", ".", "-W", "-n", "--keep-going"]
+
+BENCH_COHORT = """cohort_id,study_id,study,arm,role,outcome,events,n,window_days,printed_percent,design,use,source,location,verified,note
+bench_bsi,bench,Benchmark cohort (generated),control,external_baseline,bsi,12,100,30,,generated for the benchmark,primary,doi:10.0000/benchmark,benchmark,unverified,generated inside the benchmark's temporary copy only
+"""
+
+
+def fresh_copy() -> Path:
+    target = Path(tempfile.mkdtemp(prefix="nkreport-bench-"))
+    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True,
+                           text=True, check=True).stdout.split("\n")
+    for name in filter(None, files):
+        source = ROOT / name
+        if source.is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / name)
+    return target
+
+
+def timed(command: list[str], cwd: Path, env: dict | None = None) -> tuple[float, str]:
+    start = time.perf_counter()
+    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, env={**os.environ, **(env or {})})
+    elapsed = time.perf_counter() - start
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed in {cwd}:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    return elapsed, result.stdout + result.stderr
+
+
+def executed_chapters(log: str) -> list[str]:
+    return sorted(set(re.findall(r"book/(\S+)\.md: Executing notebook", log)))
+
+
+def chapter_times(copy: Path) -> dict[str, float]:
+    from jupyter_cache import get_cache
+
+    cache = get_cache(copy / "_build" / ".jupyter_cache")
+    times = {}
+    for record in cache.list_cache_records():
+        seconds = (record.data or {}).get("execution_seconds")
+        if seconds is not None:
+            times[Path(record.uri).stem] = round(float(seconds), 2)
+    return dict(sorted(times.items()))
+
+
+def machine() -> dict:
+    import platform
+
+    memory = None
+    try:
+        memory = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
+    except (ValueError, OSError):
+        pass
+    cpu = ""
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return {"platform": platform.platform(), "python": platform.python_version(), "cores": os.cpu_count(),
+            "memory_gib": memory, "cpu": cpu}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--pdf", action="store_true", help="also time the PDF build (needs TeX)")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "build.json")
+    args = parser.parse_args()
+
+    clean, nochange, added, pdf = [], [], [], []
+    rerun, per_chapter = [], {}
+    for run in range(args.repeat):
+        copy = fresh_copy()
+        try:
+            seconds, _ = timed(BUILD, copy)
+            clean.append(seconds)
+            per_chapter = chapter_times(copy)
+            for _ in range(3):
+                nochange.append(timed(BUILD, copy)[0])
+            (copy / "data" / "cohorts" / "bench.csv").write_text(BENCH_COHORT)
+            (copy / "data" / "cohorts" / "bench.json").write_text(json.dumps({
+                "title": "Generated benchmark cohort", "references": ["ohira2025"],
+                "columns": BENCH_COHORT.splitlines()[0].split(","), "cohort_ids": ["bench_bsi"]}))
+            seconds, log = timed(BUILD, copy)
+            added.append(seconds)
+            rerun = executed_chapters(log)
+            if args.pdf:
+                pdf.append(timed([JB, "build", ".", "--builder", "pdflatex"], copy)[0])
+        finally:
+            shutil.rmtree(copy, ignore_errors=True)
+        print(f"run {run + 1}: clean {clean[-1]:.1f} s, added cohort {added[-1]:.1f} s", flush=True)
+
+    def med(values):
+        return round(statistics.median(values), 2) if values else None
+
+    report = {
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": machine(),
+        "repeat": args.repeat,
+        "clean_html_build_s": med(clean),
+        "no_change_rebuild_s": med(nochange),
+        "added_cohort_rebuild_s": med(added),
+        "added_cohort_reexecuted": rerun,
+        "pdf_after_html_s": med(pdf),
+        "chapter_execution_s": per_chapter,
+        "all_runs": {"clean": clean, "no_change": nochange, "added_cohort": added, "pdf": pdf},
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=1) + "\n")
+    print(json.dumps({k: v for k, v in report.items() if k != "all_runs"}, indent=1))
+
+
+if __name__ == "__main__":
+    main()

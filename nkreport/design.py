@@ -174,7 +174,7 @@ def failure_designs(p0: float, p1: float, alpha: float, beta: float, n_max: int 
         rows.append({"design": f"Simon {kind}", "n1": simon.n1, "max_bsi_stage1": simon.max_failures_stage1,
                      "n": simon.n, "max_bsi": simon.max_failures, "alpha": simon.alpha,
                      "power": simon.power, "en0": simon.en0})
-    frame = pd.DataFrame(rows)
+    frame = pd.DataFrame(rows, columns=["design", "n1", "max_bsi_stage1", "n", "max_bsi", "alpha", "power", "en0"])
     frame.insert(0, "p0", p0)
     frame.insert(1, "p1", p1)
     frame.insert(2, "alpha_target", alpha)
@@ -187,6 +187,7 @@ def design_space(null_rates, target_rates, alphas=(0.05, 0.10), powers=(0.80, 0.
     frames = [failure_designs(p0, p1, a, 1 - pw, n_max)
               for p0 in null_rates for p1 in target_rates if p1 < p0
               for a in alphas for pw in powers]
+    frames = [frame for frame in frames if not frame.empty]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
@@ -254,3 +255,81 @@ def design_record(design) -> dict:
     record = asdict(design)
     record["max_failures"] = design.max_failures
     return record
+
+
+def stage1_status(failures: int, n_interim: int, n1: int, max_failures_stage1: int) -> str:
+    """What ``failures`` of ``n_interim`` tells about a stage-1 rule (≤ max failures in the first n1).
+
+    'passed' if it must have passed, 'failed' if it must have failed, 'unknown' if the order of
+    events matters, 'pending' if n1 lies beyond the interim.
+    """
+    if n1 > n_interim:
+        return "pending"
+    least_in_stage1 = max(0, failures - (n_interim - n1))
+    most_in_stage1 = min(failures, n1)
+    if most_in_stage1 <= max_failures_stage1:
+        return "passed"
+    if least_in_stage1 > max_failures_stage1:
+        return "failed"
+    return "unknown"
+
+
+def interim_assessment(designs: pd.DataFrame, failures: int, n_interim: int,
+                       prior_a: float = 1.0, prior_b: float = 1.0) -> pd.DataFrame:
+    """For each design row, the state at an interim of ``failures`` of ``n_interim``.
+
+    Adds ``stage1`` (see :func:`stage1_status`), ``final_reachable`` (failures so far do not
+    already exceed the final limit), the predictive probability of final success under a
+    Beta(prior_a, prior_b) prior (two-stage rules still ahead are included; a passed or unknown
+    stage 1 is treated as passed), and the conditional power at the target rate p1 and at the
+    observed rate.
+    """
+    out = designs.copy()
+    observed = failures / n_interim
+    stage1, predictive, cp_target, cp_observed = [], [], [], []
+    for row in designs.itertuples():
+        two_stage = not pd.isna(row.n1)
+        status = stage1_status(failures, n_interim, int(row.n1), int(row.max_bsi_stage1)) if two_stage else "none"
+        stage1.append(status)
+        if status == "failed":
+            predictive.append(0.0), cp_target.append(0.0), cp_observed.append(0.0)
+            continue
+        if status == "pending":
+            predictive.append(predictive_probability_two_stage(
+                failures, n_interim, int(row.n1), int(row.max_bsi_stage1), int(row.n), int(row.max_bsi),
+                prior_a, prior_b))
+        else:
+            predictive.append(predictive_probability(failures, n_interim, int(row.n), int(row.max_bsi), prior_a, prior_b))
+        cp_target.append(conditional_power(failures, n_interim, int(row.n), int(row.max_bsi), row.p1))
+        cp_observed.append(conditional_power(failures, n_interim, int(row.n), int(row.max_bsi), observed))
+    out["stage1"] = stage1
+    out["final_reachable"] = failures <= designs["max_bsi"].to_numpy()
+    out["predictive_probability"] = predictive
+    out["conditional_power_target"] = cp_target
+    out["conditional_power_observed"] = cp_observed
+    return out
+
+
+def near_size(space: pd.DataFrame, planned_n: int, tolerance: int) -> pd.DataFrame:
+    """Designs whose maximum size is within ``tolerance`` of ``planned_n``."""
+    return space[(space["n"] - planned_n).abs() <= tolerance].reset_index(drop=True)
+
+
+def rule_curves(designs: pd.DataFrame, n_interim: int, prior_a: float = 1.0, prior_b: float = 1.0) -> pd.DataFrame:
+    """Predictive-probability curves (``predictive_curve``) for each distinct final rule (n, max BSIs).
+
+    Stage-1 rules are left out: the curve shows the final rule alone.
+    """
+    rules = designs[["n", "max_bsi"]].drop_duplicates().sort_values(["max_bsi", "n"])
+    frames = []
+    for n_final, max_bsi in rules.itertuples(index=False):
+        curve = predictive_curve(n_interim, int(n_final), int(max_bsi), prior_a, prior_b)
+        curve.insert(0, "rule", f"success if ≤ {int(max_bsi)} BSIs of {int(n_final)}")
+        frames.append(curve)
+    return pd.concat(frames, ignore_index=True)
+
+
+def highest_count_with_predictive(curve: pd.DataFrame, threshold: float) -> int | None:
+    """Largest failure count at the interim whose predictive probability is still ≥ threshold."""
+    above = curve[curve["predictive_probability"] >= threshold]
+    return None if above.empty else int(above["failures"].max())

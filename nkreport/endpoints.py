@@ -164,3 +164,11 @@ def zero_event_upper_bound(n: int, level: float = 0.95) -> dict[str, float]:
     """
     return {"n": n, "level": level, "exact_upper": float(stats.beta.ppf(level, 1, n)),
             "rule_of_three": 3 / n}
+
+
+def comparator_rows(cohorts: pd.DataFrame, outcome: str,
+                    roles: tuple[str, ...] = ("external_baseline", "earlier_untreated")) -> pd.DataFrame:
+    """The cohort rows of ``outcome`` with a comparator role, highest rate first."""
+    rows = cohorts[(cohorts["outcome"] == outcome) & cohorts["role"].isin(roles)].copy()
+    rows["rate"] = rows["events"] / rows["n"]
+    return rows.sort_values("rate", ascending=False).drop(columns="rate").reset_index(drop=True)

@@ -151,3 +151,33 @@ def test_predictive_curve_is_monotone():
     curve = design.predictive_curve(19, 37, 9)
     assert len(curve) == 20
     assert np.all(np.diff(curve["predictive_probability"]) <= 1e-12)
+
+
+def test_stage1_status_cases():
+    assert design.stage1_status(6, 19, 20, 3) == "pending"
+    assert design.stage1_status(6, 19, 13, 6) == "passed"
+    assert design.stage1_status(6, 19, 15, 1) == "failed"  # at least 2 of the 6 fell in the first 15
+    assert design.stage1_status(6, 19, 13, 3) == "unknown"
+
+
+def test_interim_assessment_and_curves():
+    designs = design.failure_designs(0.364, 0.15, 0.05, 0.10)
+    assessed = design.interim_assessment(designs, 6, 19)
+    single = assessed.set_index("design").loc["single-stage"]
+    assert single["predictive_probability"] == pytest.approx(
+        design.predictive_probability(6, 19, int(single["n"]), int(single["max_bsi"])))
+    assert single["conditional_power_target"] == pytest.approx(
+        design.conditional_power(6, 19, int(single["n"]), int(single["max_bsi"]), 0.15))
+    curves = design.rule_curves(designs, 19)
+    assert curves.groupby("rule").size().eq(20).all()
+    one = curves[curves["rule"] == curves["rule"].iloc[0]]
+    threshold_count = design.highest_count_with_predictive(one, 0.10)
+    assert one.set_index("failures").loc[threshold_count, "predictive_probability"] >= 0.10
+    if threshold_count < 19:
+        assert one.set_index("failures").loc[threshold_count + 1, "predictive_probability"] < 0.10
+
+
+def test_near_size():
+    space = design.design_space([0.364], [0.15, 0.20])
+    near = design.near_size(space, 37, 3)
+    assert ((near["n"] - 37).abs() <= 3).all() and len(near) < len(space)

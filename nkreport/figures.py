@@ -64,3 +64,49 @@ def forest_raw(cohorts: pd.DataFrame, outcome: str, level: float = 0.95):
     ax.legend(loc="lower right", fontsize=8, frameon=True)
     fig.tight_layout()
     return fig
+
+
+# --- endpoint and design figures (chapters 3-5) --------------------------------------------
+
+def interval_comparison(intervals: pd.DataFrame, printed_percent: float | None = None):
+    """Several 95 % intervals for one proportion side by side (output of endpoints.binomial_intervals)."""
+    fig, ax = plt.subplots(figsize=(7.0, 0.55 * len(intervals) + 1.3))
+    y = np.arange(len(intervals))[::-1]
+    estimate = intervals["estimate"].to_numpy(dtype=float)
+    ax.errorbar(estimate, y, xerr=[estimate - intervals["low"].to_numpy(), intervals["high"].to_numpy() - estimate],
+                fmt="D", color=ROLE_COLOURS["trial"], capsize=4)
+    for yi, (lo, hi) in zip(y, zip(intervals["low"], intervals["high"])):
+        ax.text(hi + 0.01, yi, f"{100 * lo:.1f}–{100 * hi:.1f} %", va="center", fontsize=8)
+    if printed_percent is not None:
+        ax.axvline(printed_percent / 100, color="#555", ls=":", lw=1, label=f"printed {printed_percent:g} %")
+        ax.legend(loc="lower right", fontsize=8)
+    events, n = int(intervals["events"].iloc[0]), int(intervals["n"].iloc[0])
+    ax.set_yticks(y, intervals["label"])
+    ax.set_xlim(0, 0.8)
+    ax.set_xlabel(f"proportion ({events}/{n}) with 95 % interval")
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def predictive_curves(curves: pd.DataFrame, observed_failures: int, n_interim: int):
+    """Predictive probability of final success against failures at the interim, one line per rule.
+
+    ``curves`` has columns rule (label), failures, predictive_probability.
+    """
+    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    rules = list(dict.fromkeys(curves["rule"]))
+    colours = plt.cm.viridis(np.linspace(0, 0.9, len(rules)))
+    for colour, rule in zip(colours, rules):
+        part = curves[curves["rule"] == rule]
+        ax.plot(part["failures"], part["predictive_probability"], marker="o", ms=3, color=colour, label=rule)
+    ax.axvline(observed_failures, color=ROLE_COLOURS["trial"], ls="--", lw=1.2,
+               label=f"observed: {observed_failures} of {n_interim}")
+    ax.set_xlabel(f"BSIs among the first {n_interim} patients")
+    ax.set_ylabel("predictive probability of success")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlim(-0.5, min(n_interim, int(curves["failures"].max())) + 0.5)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="upper right", frameon=True)
+    fig.tight_layout()
+    return fig

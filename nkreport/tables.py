@@ -80,3 +80,85 @@ def to_myst_table(frame: pd.DataFrame, name: str, caption: str) -> str:
     rule = "|" + "|".join("---" for _ in frame.columns) + "|"
     body = ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
     return "\n".join([f"```{{table}} {cell(caption)}", f":name: {name}", "", header, rule, *body, "```"])
+
+
+# --- endpoint and design tables (chapters 3-5) ---------------------------------------------
+
+def _p_value(value) -> str:
+    if value is None or pd.isna(value):
+        return ""
+    return "< 0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def _window(value) -> str:
+    return "not stated" if pd.isna(value) else str(int(value))
+
+
+def interval_table(intervals: pd.DataFrame) -> pd.DataFrame:
+    """Four 95 % intervals for one proportion (output of endpoints.binomial_intervals)."""
+    return pd.DataFrame({
+        "method": intervals["label"],
+        "events/n": [f"{e}/{n}" for e, n in zip(intervals["events"], intervals["n"])],
+        "estimate": [fmt_percent(p) for p in intervals["estimate"]],
+        "95 % interval": [fmt_interval(lo, hi) for lo, hi in zip(intervals["low"], intervals["high"])],
+        "width (points)": [f"{100 * w:.1f}" for w in intervals["width"]],
+    })
+
+
+def comparator_test_table(one_sample: pd.DataFrame, two_sample: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per comparator: its rate and window, exact one-sided binomial p-values against its
+    rate, and (for arms compared as samples) the Newcombe risk difference, Fisher and Boschloo p."""
+    table = pd.DataFrame({
+        "comparator": one_sample["comparator"],
+        "role": one_sample["role"].map(ROLE_LABELS),
+        "events/n": [f"{e}/{n}" for e, n in zip(one_sample["comparator_events"], one_sample["comparator_n"])],
+        "rate": [fmt_percent(p) for p in one_sample["comparator_rate"]],
+        "window (days)": [_window(w) for w in one_sample["window_days"]],
+        "verified": one_sample["verified"],
+        "p, trial lower (binomial)": [_p_value(p) for p in one_sample["p_lower"]],
+        "p, trial higher (binomial)": [_p_value(p) for p in one_sample["p_higher"]],
+    })
+    if two_sample is None:
+        return table
+    by_name = two_sample.set_index("comparator")
+    table["risk difference (Newcombe 95 % CI)"] = [
+        "" if name not in by_name.index else
+        f"{100 * by_name.loc[name, 'risk_difference']:+.1f} ({100 * by_name.loc[name, 'rd_low']:+.1f} to "
+        f"{100 * by_name.loc[name, 'rd_high']:+.1f}) points"
+        for name in table["comparator"]]
+    for column, label in (("fisher_p", "Fisher p (two-sided)"), ("boschloo_p", "Boschloo p (two-sided)")):
+        table[label] = [_p_value(by_name.loc[name, column]) if name in by_name.index else ""
+                        for name in table["comparator"]]
+    return table
+
+
+def zero_event_table(rows: list[dict]) -> pd.DataFrame:
+    """Zero-event bounds: label, 0/n, exact one-sided 95 % upper bound and the rule of three."""
+    return pd.DataFrame({
+        "cohort": [r["cohort"] for r in rows],
+        "events/n": [f"0/{r['n']}" for r in rows],
+        "exact one-sided 95 % upper bound": [fmt_percent(r["exact_upper"]) for r in rows],
+        "rule of three (3/n)": [fmt_percent(r["rule_of_three"]) for r in rows],
+    })
+
+
+def design_space_table(assessed: pd.DataFrame) -> pd.DataFrame:
+    """Reconstructed designs near the planned size with their state at the interim
+    (output of design.interim_assessment)."""
+    def rule(row) -> str:
+        final = f"≤ {int(row.max_bsi)} BSI of {int(row.n)}"
+        if pd.isna(row.n1):
+            return final
+        return f"≤ {int(row.max_bsi_stage1)} of first {int(row.n1)}; {final}"
+
+    return pd.DataFrame({
+        "null BSI rate": [fmt_percent(p) for p in assessed["p0"]],
+        "target BSI rate": [fmt_percent(p, 0) for p in assessed["p1"]],
+        "alpha / power": [f"{a:.2f} / {pw:.2f}" for a, pw in zip(assessed["alpha_target"], assessed["power_target"])],
+        "design": assessed["design"],
+        "success rule": [rule(r) for r in assessed.itertuples()],
+        "attained alpha / power": [f"{a:.3f} / {pw:.3f}" for a, pw in zip(assessed["alpha"], assessed["power"])],
+        "stage 1 at 19": assessed["stage1"].replace({"none": "", "pending": "ahead"}),
+        "predictive probability": [f"{p:.3f}" for p in assessed["predictive_probability"]],
+        "conditional power at target": [f"{p:.3f}" for p in assessed["conditional_power_target"]],
+    })

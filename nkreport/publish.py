@@ -1,0 +1,233 @@
+"""Build hooks for publishing the book: a self-contained HTML site and a print PDF.
+
+Loaded by :mod:`nkreport.sphinx`.
+
+* **Local MathJax** (``build-finished``, HTML builders): the MathJax 3 files the pages need are
+  copied from the ``mathjax`` Python package into ``_static/mathjax``; ``_config.yml`` points
+  ``mathjax_path`` there, so no page loads a script from another host.
+* **Parts and appendices in the PDF** (``doctree-read`` of the root page): Sphinx's LaTeX
+  writer drops the captions of the table of contents. Before each captioned toctree of the
+  root page a LaTeX-only ``\\part`` is inserted, and ``\\appendix`` before the first unnumbered
+  part that follows a numbered one, so chapters are numbered 1, 2, … and appendices A, B, ….
+  HTML ignores LaTeX-only raw nodes.
+* **Watermark** (``html-page-context``; ``builder-inited`` for LaTeX): every HTML page's footer
+  names the package version and the fingerprint of the inputs the page was computed from; the
+  PDF title page names the package version and the fingerprint of all data. Both are hashes
+  of files, never clock times, so a rebuild from the same inputs gives the same text.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+from docutils import nodes
+from sphinx import addnodes
+from sphinx.application import Sphinx
+from sphinx.util import logging
+
+from . import __version__, paths
+
+logger = logging.getLogger(__name__)
+
+#: What is copied from the MathJax distribution (relative to its ``es5`` folder): the combined
+#: TeX/MathML → CommonHTML component, its fonts, and the components it may load on demand
+#: (TeX extensions, the accessibility menu).
+MATHJAX_PARTS = ("tex-mml-chtml.js", "input", "output/chtml.js", "output/chtml", "ui", "a11y", "adaptors")
+MATHJAX_STATIC = "mathjax"
+
+
+def mathjax_source() -> Path:
+    """The ``es5`` folder of the MathJax distribution shipped by the ``mathjax`` package."""
+    import mathjax  # provided by the django-static-mathjax distribution; no Django needed
+
+    return Path(mathjax.__file__).parent / "static" / "mathjax" / "es5"
+
+
+def copy_mathjax(target: Path) -> Path:
+    """Copy the MathJax parts into ``target`` (a ``_static/mathjax`` folder); return it."""
+    source = mathjax_source()
+    for part in MATHJAX_PARTS:
+        src = source / part
+        if not src.exists():
+            continue
+        dst = target / part
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if src.is_dir():
+            shutil.copytree(src, dst, dirs_exist_ok=True)
+        else:
+            shutil.copy2(src, dst)
+    return target
+
+
+def on_build_finished(app: Sphinx, exception) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    target = copy_mathjax(Path(app.outdir) / "_static" / MATHJAX_STATIC)
+    logger.info(f"[nkreport] MathJax copied to {target}")
+
+
+def latex_part_markup(toctrees: list[tuple[str | None, bool]]) -> list[str]:
+    """LaTeX to put before each toctree given as (caption, numbered).
+
+    Every captioned toctree opens a ``\\part``; the first unnumbered one after a numbered one
+    also switches to appendix numbering.
+    """
+    markup = []
+    seen_numbered = False
+    in_appendix = False
+    for caption, numbered in toctrees:
+        latex = ""
+        if numbered:
+            seen_numbered = True
+        elif seen_numbered and not in_appendix:
+            latex += "\\appendix\n"
+            in_appendix = True
+        if caption:
+            latex += "\\part{" + _latex_escape(caption) + "}\n"
+        markup.append(latex)
+    return markup
+
+
+def _latex_escape(text: str) -> str:
+    for char, escaped in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("$", r"\$"),
+                          ("#", r"\#"), ("_", r"\_"), ("{", r"\{"), ("}", r"\}")):
+        text = text.replace(char, escaped)
+    return text
+
+
+def on_doctree_read(app: Sphinx, doctree: nodes.document) -> None:
+    if app.env.docname != app.config.root_doc:
+        return
+    toctrees = list(doctree.findall(addnodes.toctree))
+    markup = latex_part_markup([(t.get("caption"), bool(t.get("numbered"))) for t in toctrees])
+    for toctree, latex in zip(toctrees, markup):
+        if not latex:
+            continue
+        anchor = toctree.parent if isinstance(toctree.parent, nodes.compound) else toctree
+        anchor.parent.insert(anchor.parent.index(anchor), nodes.raw("", latex, format="latex"))
+
+
+#: Tables longer than this many body rows are set as ``longtable`` (they may break across pages).
+LATEX_LONGTABLE_ROWS = 15
+#: About how many characters of table text (footnote size) fit the text width of an A4 page.
+LATEX_LINE_CHARS = 140
+#: Tables whose widest cells add up to more characters than this get explicit column widths.
+LATEX_WIDE_CHARS = 120
+#: Longest cell and longest word that set a column's width (longer text wraps).
+LATEX_CELL_CAP, LATEX_WORD_CAP = 30, 14
+_BREAKABLE = re.compile(r"(?<=[/.:_\-])(?=\w)")
+
+
+def table_cells(table: nodes.table) -> list[list[str]]:
+    """The text of every row (header and body) of a docutils table."""
+    return [[entry.astext() for entry in row.findall(nodes.entry)] for row in table.findall(nodes.row)]
+
+
+def latex_column_widths(rows: list[list[str]], line_chars: int = LATEX_LINE_CHARS) -> list[int]:
+    """Column widths in characters from the cells' text.
+
+    Each column wants its longest cell (capped) and needs at least its longest word (capped;
+    longer words get break points). When the wanted widths do not fit ``line_chars`` (less
+    the padding between columns), each column keeps what it needs and the room left is shared
+    in proportion to what it wants beyond that.
+    """
+    ncols = max((len(r) for r in rows), default=0)
+    need, want = [], []
+    for j in range(ncols):
+        column = [r[j] for r in rows if j < len(r)]
+        longest_word = max((len(word) for text in column for word in text.split()), default=1)
+        longest_cell = max((len(text) for text in column), default=1)
+        need.append(max(min(longest_word, LATEX_WORD_CAP), 3) + 2)  # + 2: bold header face
+        want.append(max(min(longest_cell, LATEX_CELL_CAP), need[-1]))
+    room = line_chars - 2 * ncols
+    if sum(want) <= room or sum(need) >= room:
+        return want if sum(want) <= room else need
+    share = (room - sum(need)) / (sum(want) - sum(need))
+    return [n + round((w - n) * share) for n, w in zip(need, want)]
+
+
+def latex_colspec(widths: list[int]) -> str:
+    """A ragged-right ``p`` column per width, together filling the text width."""
+    total = sum(widths)
+    n = len(widths)
+    return "".join(
+        f">{{\\raggedright\\arraybackslash}}p{{\\dimexpr(\\linewidth-{2 * n}\\tabcolsep)*{w}/{total}\\relax}}"
+        for w in widths
+    )
+
+
+def _allow_breaks_in_long_words(table: nodes.table) -> None:
+    """Let DOIs, URLs and other long tokens in table cells break after / . : _ -."""
+    for text in list(table.findall(nodes.Text)):
+        if not any(len(word) > LATEX_WORD_CAP for word in text.split()):
+            continue
+        pieces = _BREAKABLE.split(str(text))
+        replacement: list[nodes.Node] = []
+        for i, piece in enumerate(pieces):
+            if i:
+                replacement.append(nodes.raw("", r"\allowbreak{}", format="latex"))
+            replacement.append(nodes.Text(piece))
+        text.parent.replace(text, replacement)
+
+
+def on_doctree_resolved(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    """In the PDF, long tables may break across pages and wide ones get column widths."""
+    if app.builder.format != "latex":
+        return
+    for table in list(doctree.findall(nodes.table)):
+        rows = table_cells(table)
+        body_rows = sum(1 for body in table.findall(nodes.tbody) for _ in body.findall(nodes.row))
+        natural = sum(min(max((len(r[j]) for r in rows if j < len(r)), default=0), LATEX_CELL_CAP)
+                      for j in range(max((len(r) for r in rows), default=0)))
+        if body_rows > LATEX_LONGTABLE_ROWS:
+            table["classes"].append("longtable")
+        if body_rows > LATEX_LONGTABLE_ROWS or natural > LATEX_WIDE_CHARS:
+            spec = addnodes.tabular_col_spec()
+            spec["spec"] = latex_colspec(latex_column_widths(rows))
+            table.parent.insert(table.parent.index(table), spec)
+            _allow_breaks_in_long_words(table)
+
+
+def _inputs_fingerprint(app: Sphinx) -> str:
+    """The fingerprint of all inputs (every data group and the package), once per build."""
+    from .sphinx import DEPENDENCY_GROUPS, chapter_fingerprint
+
+    if not hasattr(app, "_nkreport_all_inputs"):
+        app._nkreport_all_inputs = chapter_fingerprint(paths.project_root(), tuple(DEPENDENCY_GROUPS))
+    return app._nkreport_all_inputs
+
+
+def watermark(fingerprint: str | None) -> str:
+    """The line every page carries: package version and the fingerprint of its inputs."""
+    line = f"nkreport {__version__}"
+    if fingerprint:
+        line += f" · inputs {fingerprint}"
+    return line
+
+
+def on_html_page_context(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
+    fingerprints = getattr(app.env, "nkreport_fingerprints", {})
+    fingerprint = fingerprints.get(pagename) or _inputs_fingerprint(app)
+    footer = context.get("theme_extra_footer") or ""
+    context["theme_extra_footer"] = (
+        f'{footer}<p class="nkreport-watermark">{watermark(fingerprint)}</p>'
+    )
+
+
+def on_builder_inited(app: Sphinx) -> None:
+    if app.builder.name != "latex":
+        return
+    # the title page names the version and the fingerprint of every input
+    app.builder.context["release"] = watermark(_inputs_fingerprint(app)).removeprefix("nkreport ")
+    app.builder.context["releasename"] = "nkreport"
+
+
+def setup(app: Sphinx) -> dict:
+    app.connect("build-finished", on_build_finished)
+    app.connect("doctree-read", on_doctree_read)
+    app.connect("html-page-context", on_html_page_context)
+    app.connect("doctree-resolved", on_doctree_resolved)
+    app.connect("builder-inited", on_builder_inited)
+    return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}

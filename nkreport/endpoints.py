@@ -97,6 +97,7 @@ def one_sided_binomial_tests(events: int, n: int, rate: float) -> dict[str, floa
 def _comparator_columns(row) -> dict:
     window = row.window_days
     return {
+        "cohort_id": row.cohort_id,
         "comparator": row.study,
         "role": row.role,
         "comparator_events": int(row.events),

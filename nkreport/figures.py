@@ -79,7 +79,7 @@ def interval_comparison(intervals: pd.DataFrame, printed_percent: float | None =
         ax.text(hi + 0.01, yi, f"{100 * lo:.1f}–{100 * hi:.1f} %", va="center", fontsize=8)
     if printed_percent is not None:
         ax.axvline(printed_percent / 100, color="#555", ls=":", lw=1, label=f"printed {printed_percent:g} %")
-        ax.legend(loc="lower right", fontsize=8)
+        ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
     events, n = int(intervals["events"].iloc[0]), int(intervals["n"].iloc[0])
     ax.set_yticks(y, intervals["label"])
     ax.set_xlim(0, 0.8)
@@ -105,8 +105,35 @@ def predictive_curves(curves: pd.DataFrame, observed_failures: int, n_interim: i
     ax.set_xlabel(f"BSIs among the first {n_interim} patients")
     ax.set_ylabel("predictive probability of success")
     ax.set_ylim(-0.02, 1.02)
-    ax.set_xlim(-0.5, min(n_interim, int(curves["failures"].max())) + 0.5)
+    visible = curves.loc[curves["predictive_probability"] > 1e-3, "failures"]
+    ax.set_xlim(-0.5, min(n_interim, max(int(visible.max()), observed_failures) + 2) + 0.5)
+    ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="upper right", frameon=True)
+    fig.tight_layout()
+    return fig
+
+
+def design_size_map(space: pd.DataFrame, planned_n: int, tolerance: int, design_name: str = "single-stage"):
+    """Maximum sample size of one design type against the target rate, one line per null rate,
+    one panel per (alpha, power); the band marks planned_n ± tolerance."""
+    part = space[space["design"] == design_name]
+    settings = part[["alpha_target", "power_target"]].drop_duplicates().sort_values(["alpha_target", "power_target"])
+    fig, axes = plt.subplots(1, len(settings), figsize=(3.0 * len(settings) + 1, 3.4), sharex=True, sharey=True,
+                             squeeze=False)
+    null_rates = sorted(part["p0"].unique())
+    colours = plt.cm.plasma(np.linspace(0, 0.85, len(null_rates)))
+    for ax, (alpha, power) in zip(axes[0], settings.itertuples(index=False)):
+        panel = part[(part["alpha_target"] == alpha) & (part["power_target"] == power)]
+        ax.axhspan(planned_n - tolerance, planned_n + tolerance, color="#c0392b", alpha=0.12)
+        ax.axhline(planned_n, color="#c0392b", lw=0.8)
+        for colour, p0 in zip(colours, null_rates):
+            line = panel[panel["p0"] == p0].sort_values("p1")
+            ax.plot(100 * line["p1"], line["n"], marker="o", ms=3, color=colour, label=f"null {100 * p0:.1f} %")
+        ax.set_title(f"alpha {alpha:.2f}, power {power:.2f}", fontsize=9)
+        ax.set_xlabel("target BSI rate (%)")
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel(f"{design_name} sample size")
+    axes[0][-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     fig.tight_layout()
     return fig

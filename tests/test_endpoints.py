@@ -88,7 +88,7 @@ def test_one_sided_tests_by_summing_the_pmf():
 
 def _comparators():
     return pd.DataFrame({
-        "study": ["A", "B"], "role": ["external_baseline", "earlier_untreated"],
+        "cohort_id": ["a", "b"], "study": ["A", "B"], "role": ["external_baseline", "earlier_untreated"],
         "events": [57, 6], "n": [596, 21], "window_days": pd.array([30, pd.NA], dtype="Int64"),
         "verified": ["yes", "yes"],
     })

@@ -1,0 +1,163 @@
+"""The meta-analytic-predictive (MAP) model and its sampling settings.
+
+The MAP prior (Neuenschwander et al. 2010) for the risk of an outcome in a *new* study is the
+predictive distribution of that risk under a hierarchical binomial-logit model fitted to the
+earlier studies:
+
+    mu ~ Normal(0, MU_SD),   tau ~ HalfNormal(tau_scale),
+    logit theta_i = mu + tau * z_i,   z_i ~ Normal(0, 1)          (non-centred),
+    events_i ~ Binomial(n_i, theta_i),
+    theta_new = invlogit(mu + tau * z_new),   z_new ~ Normal(0, 1).
+
+Scales. ``MU_SD = 2`` on the logit scale is the unit-information standard deviation of a
+binomial logit at 50 % (the variance of one Bernoulli observation's log-odds score is 1/(p(1-p))
+= 4): it lets the data decide the level. ``tau ~ HalfNormal(1)`` puts about 32 % prior mass on
+tau > 1 ("large" heterogeneity in Neuenschwander's classification: 0.5 substantial, 1 large),
+the cautious choice when there are only two or three earlier studies, from one centre, with
+different windows and designs. The sensitivity to the scale is computed by quadrature
+(:func:`nkreport.checks.map_quadrature`), which re-weights one likelihood grid, so no model is
+recompiled; the PyMC model also holds the scale in ``pm.Data`` so it can be re-set in place.
+
+Every fit passes :func:`nkreport.checks.assert_converged`; fits are cached per process.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+
+import arviz as az
+import numpy as np
+import pandas as pd
+import pymc as pm
+
+from . import SEED
+from .checks import GateReport, assert_converged, crosscheck_predictive, map_quadrature, predictive_count_pmf
+
+#: Prior standard deviation of the mean log-odds (unit information for a binomial at 50 %).
+MU_SD = 2.0
+#: Default scale of the half-normal prior on the between-study standard deviation tau.
+TAU_SCALE = 1.0
+#: Scales shown in the sensitivity analysis (Neuenschwander: 0.25 moderate, 0.5 substantial, 1 large).
+TAU_SCALES = (0.125, 0.25, 0.5, 1.0, 2.0)
+#: Sampling settings for every MAP fit, in one place.
+SAMPLING = dict(draws=2500, tune=1000, chains=2, cores=2, target_accept=0.99, progressbar=False,
+                compute_convergence_checks=False)
+#: Variables checked by the MCMC gate.
+GATED_VARS = ["mu", "tau", "theta", "theta_new"]
+
+
+def seed_for(name: str) -> int:
+    """A seed derived from :data:`nkreport.SEED` and a model's name (stable across runs)."""
+    return (SEED + zlib.crc32(name.encode())) % (2**31 - 1)
+
+
+def earlier_studies(cohorts: pd.DataFrame, outcome: str, role: str = "earlier_treated") -> pd.DataFrame:
+    """The rows of one role and outcome (one per study) with events and n; new rows flow in."""
+    rows = cohorts[(cohorts["role"] == role) & (cohorts["outcome"] == outcome)]
+    if rows.empty:
+        raise ValueError(f"no cohort rows with role {role!r} and outcome {outcome!r}")
+    return rows[["cohort_id", "study", "events", "n", "window_days", "verified"]].reset_index(drop=True)
+
+
+def build_map_model(events, n, *, tau_scale: float = TAU_SCALE, mu_sd: float = MU_SD) -> pm.Model:
+    """The non-centred hierarchical binomial-logit model (see the module docstring)."""
+    events = np.asarray(events, dtype=int)
+    n = np.asarray(n, dtype=int)
+    coords = {"study": np.arange(events.size)}
+    with pm.Model(coords=coords) as model:
+        scale = pm.Data("tau_scale", float(tau_scale))
+        mu = pm.Normal("mu", 0.0, mu_sd)
+        tau_unit = pm.HalfNormal("tau_unit", 1.0)
+        tau = pm.Deterministic("tau", scale * tau_unit)
+        z = pm.Normal("z", 0.0, 1.0, dims="study")
+        logit_theta = mu + tau * z
+        pm.Deterministic("theta", pm.math.invlogit(logit_theta), dims="study")
+        pm.Binomial("events", n=n, logit_p=logit_theta, observed=events, dims="study")
+        z_new = pm.Normal("z_new", 0.0, 1.0)
+        pm.Deterministic("theta_new", pm.math.invlogit(mu + tau * z_new))
+    return model
+
+
+@dataclass
+class MapFit:
+    """A gated MAP fit: the studies, the posterior, the gate report and the quadrature check."""
+
+    name: str
+    studies: pd.DataFrame
+    tau_scale: float
+    idata: az.InferenceData
+    gate: GateReport
+    crosscheck: pd.DataFrame
+
+    @property
+    def predictive_draws(self) -> np.ndarray:
+        """Draws of a new study's risk (the MAP prior), chains concatenated."""
+        return np.asarray(self.idata.posterior["theta_new"]).ravel()
+
+    def summary(self, level: float = 0.95) -> pd.DataFrame:
+        """Each study's raw proportion and shrunken estimate, and the predictive row."""
+        tail = (1 - level) / 2
+        theta = np.asarray(self.idata.posterior["theta"]).reshape(-1, len(self.studies))
+        rows = []
+        for i, study in self.studies.iterrows():
+            draws = theta[:, i]
+            rows.append({"study": study["study"], "events": int(study["events"]), "n": int(study["n"]),
+                         "raw": study["events"] / study["n"], "mean": draws.mean(),
+                         "low": np.quantile(draws, tail), "high": np.quantile(draws, 1 - tail)})
+        new = self.predictive_draws
+        rows.append({"study": "new study (MAP prior)", "events": pd.NA, "n": pd.NA, "raw": np.nan,
+                     "mean": new.mean(), "low": np.quantile(new, tail), "high": np.quantile(new, 1 - tail)})
+        return pd.DataFrame(rows)
+
+    def tau_summary(self) -> dict:
+        tau = np.asarray(self.idata.posterior["tau"]).ravel()
+        return {"median": float(np.median(tau)), "low": float(np.quantile(tau, 0.025)),
+                "high": float(np.quantile(tau, 0.975))}
+
+
+_CACHE: dict[tuple, MapFit] = {}
+
+
+def fit_map(studies: pd.DataFrame, name: str, *, tau_scale: float = TAU_SCALE, mu_sd: float = MU_SD,
+            sampling: dict | None = None) -> MapFit:
+    """Sample the MAP model for ``studies`` (columns events, n), gate it and check it against
+    quadrature. The same fit (data, scale, settings) is sampled once per process."""
+    settings = dict(SAMPLING, **(sampling or {}))
+    events = tuple(int(e) for e in studies["events"])
+    n = tuple(int(k) for k in studies["n"])
+    key = (name, events, n, float(tau_scale), float(mu_sd), tuple(sorted(settings.items())))
+    if key in _CACHE:
+        return _CACHE[key]
+    model = build_map_model(events, n, tau_scale=tau_scale, mu_sd=mu_sd)
+    with model:
+        idata = pm.sample(random_seed=seed_for(name), **settings)
+    gate = assert_converged(idata, name, var_names=GATED_VARS)
+    quadrature = map_quadrature(events, n, tau_scale=tau_scale, mu_sd=mu_sd)
+    crosscheck = crosscheck_predictive(np.asarray(idata.posterior["theta_new"]), quadrature, model=name)
+    fit = MapFit(name, studies.reset_index(drop=True), float(tau_scale), idata, gate, crosscheck)
+    _CACHE[key] = fit
+    return fit
+
+
+def clear_cache() -> None:
+    _CACHE.clear()
+
+
+def tau_sensitivity(studies: pd.DataFrame, scales=TAU_SCALES, *, trial: tuple[int, int] | None = None,
+                    mu_sd: float = MU_SD) -> pd.DataFrame:
+    """For each prior scale of tau, by quadrature (one likelihood grid, re-weighted; nothing is
+    recompiled): the posterior mean of tau, the MAP prior's mean, median and 95 % interval and,
+    if ``trial=(events, n)`` is given, the Box prior-predictive p-value of the trial's count."""
+    rows = []
+    for scale in scales:
+        quad = map_quadrature(studies["events"], studies["n"], tau_scale=scale, mu_sd=mu_sd)
+        row = {"tau_scale": scale, "tau_mean": quad.tau_mean, "mean": quad.predictive_mean,
+               "low": quad.predictive_quantile(0.025), "median": quad.predictive_quantile(0.5),
+               "high": quad.predictive_quantile(0.975)}
+        if trial is not None:
+            events, n = trial
+            pmf = predictive_count_pmf(studies["events"], studies["n"], n, tau_scale=scale, mu_sd=mu_sd)
+            row["box_p"] = float(pmf[pmf <= pmf[events] * (1 + 1e-9)].sum())
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -94,7 +94,15 @@ def read_text_table(path: Path, specs: tuple[ColumnSpec, ...]) -> tuple[pd.DataF
     except UnicodeDecodeError as err:
         line = raw[: err.start].count(b"\n") + 1
         return pd.DataFrame(), [Problem(name, line, None, f"is not valid UTF-8 (byte 0x{raw[err.start]:02x})", "save the file with UTF-8 encoding")]
-    rows = list(csv.reader(io.StringIO(text, newline="")))
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        return pd.DataFrame(), [Problem(name, line, None, "is not a text file (it contains NUL bytes)", "save the table as CSV text (UTF-8)")]
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as err:
+        return pd.DataFrame(), [Problem(name, None, None, f"cannot be parsed as CSV ({err})", "save the table as comma-separated text with quoted fields")]
+    if not rows or not any(cell.strip() for cell in rows[0]):
+        return pd.DataFrame(), [Problem(name, 1, None, "does not start with a header line", "put the column names on the first line (`nkreport new` makes a template)")]
     header = [h.strip() for h in rows[0]]
     expected = [s.name for s in specs]
     if len(header) == 1 and any(d in rows[0][0] for d in ";\t|"):
@@ -103,7 +111,7 @@ def read_text_table(path: Path, specs: tuple[ColumnSpec, ...]) -> tuple[pd.DataF
     privacy = [h for h in header if re.search(IDENTIFIER_COLUMN_PATTERN, h.lower())]
     if privacy:
         return pd.DataFrame(), [
-            Problem(name, 1, h, "looks like a direct patient identifier", "remove the column: the book takes aggregate counts, never names, birth dates, record numbers or addresses")
+            Problem(name, 1, h, "looks like a direct patient identifier and is refused: the data folder is published with the book, and names, birth dates, record numbers or addresses identify patients", "remove the column; cohort files hold aggregate counts only (patient-level files hold an opaque patient_id and days, see the data dictionary)")
             for h in privacy
         ]
     missing = [c for c in expected if c not in header]
@@ -117,7 +125,7 @@ def read_text_table(path: Path, specs: tuple[ColumnSpec, ...]) -> tuple[pd.DataF
         dup = sorted({h for h in header if header.count(h) > 1})
         problems.append(Problem(name, 1, dup[0], "column appears more than once", "keep one copy"))
     body = rows[1:]
-    if not body:
+    if not any(any(cell.strip() for cell in row) for row in body):
         problems.append(Problem(name, None, None, "has a header but no rows", "add at least one row, or remove the file"))
     for number, row in enumerate(body, start=2):
         if len(row) != len(header) and any(cell.strip() for cell in row):
@@ -187,6 +195,34 @@ def _field_check(spec: ColumnSpec) -> tuple[pa.Check, str, str]:
     return pa.Check(wrap(test), element_wise=True, name=f"{spec.name}:{spec.kind}", error=msg), msg, fix
 
 
+MISSING_MARKERS = {"nan", "na", "n/a", "null", "none", "-", "?", "missing", "unknown"}
+
+
+def _failure_message(spec: ColumnSpec, value: str, generic: str) -> str:
+    """The reason a value failed its check, as specific as the value allows."""
+    if value == "":
+        return "is empty but required"
+    if value.lower() in MISSING_MARKERS:
+        return f"value {value!r} is a missing-value marker, not a value" + (
+            "" if spec.required else " (leave the field empty instead)")
+    if spec.kind in ("count", "days"):
+        try:
+            number = float(value.replace(",", ""))
+        except ValueError:
+            return f"value {value!r} is not a number ({generic})"
+        if not math.isfinite(number):
+            return f"value {value!r} is not a finite number"
+        if number < 0:
+            return f"value {value!r} is negative ({generic})"
+        if number != int(number) or not value.replace(",", "").isdigit():
+            return f"value {value!r} is not a whole number ({generic})"
+        if number > MAX_N:
+            return f"value {value!r} is implausibly large ({generic})"
+    if spec.kind == "choice":
+        return f"value {value!r} is unknown; allowed values are " + ", ".join(spec.choices)
+    return f"value {value!r} {generic}"
+
+
 def _check_fields(frame: pd.DataFrame, specs: tuple[ColumnSpec, ...], name: str) -> list[Problem]:
     checks = {spec.name: _field_check(spec) for spec in specs}
     schema = pa.DataFrameSchema(
@@ -204,7 +240,8 @@ def _check_fields(frame: pd.DataFrame, specs: tuple[ColumnSpec, ...], name: str)
                 continue
             _, msg, fix = checks[column]
             line = int(case.index) if case.index is not None and not pd.isna(case.index) else None
-            problems.append(Problem(name, line, column, f"value {case.failure_case!r} {msg}", fix))
+            spec = next(s for s in specs if s.name == column)
+            problems.append(Problem(name, line, column, _failure_message(spec, str(case.failure_case), msg), fix))
         return sorted(problems, key=lambda p: (p.line or 0, p.field or ""))
     return []
 
@@ -341,12 +378,14 @@ def validate_cohorts(data_dir: Path | None = None, bib_path: Path | None = None)
     return _typed_cohorts(table), problems
 
 
-def load_cohorts(data_dir: Path | None = None, *, use: str | None = "primary") -> pd.DataFrame:
+def load_cohorts(data_dir: Path | None = None, *, use: str | None = "primary", bib_path: Path | None = None) -> pd.DataFrame:
     """All cohort rows (one per arm and outcome) as a typed table; raises on any problem.
 
     ``use='primary'`` keeps the rows of the main analyses, ``None`` keeps all rows.
+    ``bib_path`` names the BibTeX file the sidecars' references are checked against
+    (default ``book/references.bib``).
     """
-    table, problems = validate_cohorts(data_dir)
+    table, problems = validate_cohorts(data_dir, bib_path)
     if problems:
         raise DataValidationError(problems)
     if use is not None:
@@ -442,3 +481,32 @@ def check_data(data_dir: Path | None = None) -> None:
     problems = validate_all(data_dir)
     if problems:
         raise DataValidationError(problems)
+
+
+def validate_path(path: Path, bib_path: Path | None = None) -> list[Problem]:
+    """Every problem in a data folder (with ``cohorts/``, ``trial/``, ``external/``), in a
+    ``cohorts`` folder, or in one file (a cohort CSV with its sidecar, or a patient-level CSV)."""
+    path = Path(path)
+    if path.is_dir():
+        if (path / "cohorts").is_dir():
+            return validate_all(path, bib_path)
+        if path.name == "cohorts":
+            return validate_cohorts(path.parent, bib_path)[1]
+        return [Problem(_display(path), None, None, "is neither a data folder (with cohorts/) nor a cohorts folder", "name the data folder, its cohorts folder or one file")]
+    if not path.exists():
+        return [Problem(_display(path), None, None, "does not exist", "check the path")]
+    if path.suffix == ".json" and path.with_suffix(".csv").exists():
+        path = path.with_suffix(".csv")
+    if path.suffix != ".csv":
+        return [Problem(_display(path), None, None, "is not a CSV data file", "name a .csv file or a folder")]
+    if path.parent.name == "simulated" or path.name.upper().startswith("SIMULATED") or "ipd" in path.stem.lower():
+        from . import ipd
+
+        try:
+            ipd.read_ipd_sidecar(path)
+            ipd.read_ipd(path)
+        except DataValidationError as err:
+            return err.problems
+        return []
+    bib_keys = bibtex_keys(bib_path)
+    return read_cohort_file(path, bib_keys)[1]

@@ -60,6 +60,8 @@ class ColumnSpec:
             "percent": "number in [0, 100], or empty",
             "choice": "one of: " + ", ".join(self.choices),
             "number": "number > 0",
+            "code": "opaque code (letters, digits, - and _; at most 16 characters)",
+            "day": "whole number of days after transplantation ≥ 0" + ("" if self.required else ", or empty if none"),
         }[self.kind]
 
 
@@ -131,3 +133,48 @@ IDENTIFIER_COLUMN_PATTERN = (
     r"mrn|medical_?record|record_?(no|number)|address|street|zip|postcode|postal_?code|phone|"
     r"email|ssn|social_?security|national_?id|insurance_?(no|number))($|_)"
 )
+
+# --------------------------------------------------------------------------- patient-level data
+
+#: Opaque patient codes: letters, digits, '-' and '_' only, at most 16 characters (never a name
+#: or a record number; the loader also refuses identifier-like column names).
+PATIENT_ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_-]{0,15}"
+
+#: Individual patient records (optional, one file per cohort; see :mod:`nkreport.ipd`).
+IPD_COLUMNS: tuple[ColumnSpec, ...] = (
+    ColumnSpec("patient_id", "code", True, "Opaque code of the patient, unique within the file; never a name, birth date or record number.", "P001"),
+    ColumnSpec("days_to_bsi", "day", False, "Day after transplantation of the first bloodstream infection; empty if none was observed.", "12"),
+    ColumnSpec("death_day", "day", False, "Day after transplantation of death; empty if the patient was alive at the end of follow-up.", ""),
+    ColumnSpec("end_of_followup", "day", True, "Last day the patient was followed (the day of death for patients who died).", "90"),
+)
+
+#: Sidecar keys of a patient-level file.
+IPD_SIDECAR_KEYS = {
+    "title": "What the file holds, in one sentence.",
+    "cohort_id": "The cohort row (in data/cohorts) these patients make up.",
+    "simulated": "true if the records are simulated, false if they are real (de-identified) records.",
+    "columns": "The CSV header, in order; must equal the file's header.",
+    "generator": "For simulated data: the command that regenerates the file.",
+}
+
+
+def dictionary_frame(specs: tuple[ColumnSpec, ...]):
+    """The column specifications as a table (one row per field) for the data dictionary."""
+    import pandas as pd
+
+    return pd.DataFrame(
+        {
+            "field": [f"`{s.name}`" for s in specs],
+            "required": ["yes" if s.required else "no" for s in specs],
+            "type": [s.type_label for s in specs],
+            "meaning": [s.description for s in specs],
+            "example": [f"`{s.example}`" if s.example else "(empty)" for s in specs],
+        }
+    )
+
+
+def sidecar_frame(keys: dict[str, str]):
+    """Sidecar keys and their meaning as a table."""
+    import pandas as pd
+
+    return pd.DataFrame({"key": [f"`{k}`" for k in keys], "meaning": list(keys.values())})

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from pathlib import Path
 
@@ -36,9 +37,13 @@ DEPENDENCY_GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
     "cohorts": ("data/cohorts", ("*.csv", "*.json")),
     "trial": ("data/trial", ("*.csv", "*.json")),
     "external": ("data/external", ("*.csv", "*.json")),
+    "simulated": ("data/simulated", ("*.csv", "*.json")),
     "package": ("nkreport", ("*.py",)),
 }
 FINGERPRINT_PREFIX = "# nkreport inputs fingerprint: "
+#: Written beside the HTML folder after each build: every chapter's input groups and fingerprint,
+#: so ``nkreport status`` can tell which chapters a data change will re-execute.
+INPUTS_FILE = "nkreport-inputs.json"
 _CODE_CELL = re.compile(r"^(`{3,}|~{3,})\{code-cell\}", re.MULTILINE)
 _DEPENDS = re.compile(r"^nkreport_depends:\s*\[([^\]]*)\]\s*$", re.MULTILINE)
 
@@ -126,6 +131,9 @@ def _current_fingerprints(app: Sphinx, docnames) -> dict[str, str]:
 
 
 def validate_first(app: Sphinx) -> None:
+    # Chapter kernels inherit this process's environment: make them render figures inline
+    # whatever MPLBACKEND the caller had set (Agg would silently drop every figure).
+    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     problems = data.validate_all(paths.data_dir())
     if problems:
         raise ExtensionError(
@@ -179,6 +187,32 @@ def write_results(app: Sphinx, exception) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(payload, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     logger.info(f"[nkreport] {len(collected)} glued results written to {out}")
+    write_inputs(app, root)
+
+
+def chapter_inputs(root: Path, docs: dict[str, Path]) -> dict[str, dict]:
+    """Per chapter (docname → source file): its dependency groups and input fingerprint."""
+    out = {}
+    for docname, source_path in sorted(docs.items()):
+        try:
+            groups = chapter_dependencies(source_path.read_text(encoding="utf-8"))
+        except OSError:
+            continue
+        if groups is None:
+            continue
+        try:
+            source = source_path.resolve().relative_to(root.resolve()).as_posix()
+        except ValueError:
+            source = str(source_path)
+        out[docname] = {"source": source, "groups": list(groups), "fingerprint": chapter_fingerprint(root, groups)}
+    return out
+
+
+def write_inputs(app: Sphinx, root: Path) -> None:
+    docs = {doc: Path(app.env.doc2path(doc)) for doc in app.env.found_docs}
+    payload = {"nkreport_version": __version__, "chapters": chapter_inputs(root, docs)}
+    out = Path(app.outdir).parent / INPUTS_FILE
+    out.write_text(json.dumps(payload, indent=1, sort_keys=True) + "\n", encoding="utf-8")
 
 
 def setup(app: Sphinx) -> dict:

@@ -1,0 +1,295 @@
+"""Patient-level data (optional, per cohort): schema, summary to counts, cumulative incidence.
+
+A cohort may come with individual records, one row per patient: an opaque ``patient_id``, the
+day of the first bloodstream infection (``days_to_bsi``, empty if none), the day of death
+(``death_day``, empty if alive) and the last day of follow-up (``end_of_followup``). Such a file
+is checked here (pandera, plus the rules across fields), summarised to the counts the pooled
+analyses take (patients with BSI within a window, n), and analysed as time to BSI with death
+as a competing risk (Aalen-Johansen estimator, :class:`lifelines.AalenJohansenFitter`).
+
+The trial's own patient-level data are not public. The book ships one generated file,
+``data/simulated/SIMULATED_ipd_example.csv`` (:func:`simulate_ipd`), to show the analysis; it
+says so in its name, its sidecar, and every caption that shows it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from . import SEED, paths
+from .data import DataValidationError, Problem, _display
+from .schema import IDENTIFIER_COLUMN_PATTERN, IPD_COLUMNS, IPD_SIDECAR_KEYS, PATIENT_ID_PATTERN
+
+#: Event codes of the competing-risks coding.
+CENSORED, BSI, DEATH = 0, 1, 2
+#: On a day with both a BSI and a death (different patients), BSIs are counted first: deaths
+#: on that day are moved this fraction of a day later (lifelines would otherwise jitter at random).
+TIE_OFFSET = 1e-3
+
+SIMULATED_FILE = "SIMULATED_ipd_example.csv"
+
+IPD_SCHEMA = pa.DataFrameSchema(
+    {
+        "patient_id": pa.Column(str, pa.Check.str_matches(rf"^{PATIENT_ID_PATTERN}$"), unique=True),
+        "days_to_bsi": pa.Column("Int64", pa.Check.in_range(0, 3650), nullable=True),
+        "death_day": pa.Column("Int64", pa.Check.in_range(0, 3650), nullable=True),
+        "end_of_followup": pa.Column("Int64", pa.Check.in_range(0, 3650), nullable=False),
+    },
+    checks=[
+        pa.Check(lambda df: df["days_to_bsi"].isna() | (df["days_to_bsi"] <= df["end_of_followup"]),
+                 error="days_to_bsi after end_of_followup"),
+        pa.Check(lambda df: df["death_day"].isna() | (df["death_day"] == df["end_of_followup"]),
+                 error="death_day differs from end_of_followup"),
+    ],
+    strict=True,
+    coerce=False,
+)
+
+_FIXES = {
+    "patient_id": "use an opaque code (letters, digits, - and _, at most 16 characters), unique within the file",
+    "days_to_bsi": "write the day of the first BSI as a whole number of days after transplantation, or leave it empty",
+    "death_day": "write the day of death as a whole number of days after transplantation, or leave it empty",
+    "end_of_followup": "write the last day of follow-up as a whole number of days after transplantation",
+}
+
+
+@dataclass(frozen=True)
+class IpdSummary:
+    """Counts for pooling: patients with BSI within ``window_days`` out of ``n``."""
+
+    window_days: int
+    events: int
+    n: int
+    deaths_before_bsi: int
+    censored_before_window: int
+
+
+def _parse_day(value: str):
+    value = value.strip()
+    if value == "":
+        return pd.NA
+    if value.isdigit():
+        return int(value)
+    return value  # left as text: the schema reports it
+
+
+def read_ipd(path: Path) -> pd.DataFrame:
+    """Read and check a patient-level file; raises :class:`DataValidationError` on any problem."""
+    path = Path(path)
+    name = _display(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        raise DataValidationError([Problem(name, None, None, f"cannot be read ({err.strerror})", "check the path")]) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise DataValidationError([Problem(name, None, None, "is not valid UTF-8", "save the file with UTF-8 encoding")]) from None
+    if text.startswith("\ufeff") or "\x00" in text or not text.strip():
+        raise DataValidationError([Problem(name, None, None, "is empty, binary or starts with a byte-order mark", "save a UTF-8 CSV without BOM")])
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    header = [h.strip() for h in rows[0]]
+    problems = [
+        Problem(name, 1, h, "looks like a direct patient identifier", "remove the column: patient-level files carry an opaque patient_id and days only")
+        for h in header if re.search(IDENTIFIER_COLUMN_PATTERN, h.lower())
+    ]
+    expected = [s.name for s in IPD_COLUMNS]
+    if not problems and header != expected:
+        problems.append(Problem(name, 1, None, f"header is {header}", "use exactly the columns " + ", ".join(expected)))
+    body = [(number, row) for number, row in enumerate(rows[1:], start=2) if any(c.strip() for c in row)]
+    for number, row in body:
+        if len(row) != len(header):
+            problems.append(Problem(name, number, None, f"has {len(row)} fields but the header has {len(header)}", "give every column a value (empty is allowed)"))
+    if not body:
+        problems.append(Problem(name, None, None, "has no patient rows", "add one row per patient"))
+    if problems:
+        raise DataValidationError(problems)
+    frame = pd.DataFrame([[c.strip() for c in row] for _, row in body], columns=header, index=[n for n, _ in body])
+    for column in ("days_to_bsi", "death_day", "end_of_followup"):
+        parsed = frame[column].map(_parse_day)
+        bad = parsed.map(lambda v: isinstance(v, str))
+        for line in frame.index[bad]:
+            problems.append(Problem(name, int(line), column, f"value {frame.at[line, column]!r} is not a whole number of days", _FIXES[column]))
+        frame[column] = parsed.where(~bad, pd.NA).astype("Int64")
+    if problems:
+        raise DataValidationError(problems)
+    try:
+        IPD_SCHEMA.validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as err:
+        for case in err.failure_cases.itertuples(index=False):
+            line = None if case.index is None or pd.isna(case.index) else int(case.index)
+            column = case.column if case.column in _FIXES else None
+            if column is None:
+                message = f"fails the rule: {case.check}"
+                fix = "a BSI cannot come after the end of follow-up, and a patient who died is followed until the day of death"
+            else:
+                message = f"value {case.failure_case!r} fails {case.check}"
+                fix = _FIXES[column]
+            problems.append(Problem(name, line, column, message, fix))
+        raise DataValidationError(sorted(set(problems), key=lambda p: (p.line or 0, p.field or ""))) from None
+    return frame.reset_index(drop=True)
+
+
+def read_ipd_sidecar(path: Path) -> dict:
+    """The sidecar of a patient-level file, checked against its keys."""
+    path = Path(path)
+    side = path.with_suffix(".json")
+    name = _display(side)
+    if not side.exists():
+        raise DataValidationError([Problem(_display(path), None, None, f"has no sidecar {side.name}", "create it with keys: " + ", ".join(IPD_SIDECAR_KEYS))])
+    try:
+        meta = json.loads(side.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise DataValidationError([Problem(name, None, None, f"is not valid JSON ({err})", "fix the JSON syntax")]) from None
+    problems = [Problem(name, None, key, "key is missing", text) for key, text in IPD_SIDECAR_KEYS.items()
+                if not isinstance(meta, dict) or key not in meta]
+    if not problems and meta["simulated"] and "SIMULATED" not in path.name:
+        problems.append(Problem(name, None, "simulated", "is true but the file name does not say SIMULATED", "name simulated files SIMULATED_*.csv"))
+    if problems:
+        raise DataValidationError(problems)
+    return meta
+
+
+def competing_risks_coding(ipd: pd.DataFrame) -> pd.DataFrame:
+    """Per patient: ``time`` (days) and ``event`` (0 censored, 1 BSI, 2 death before any BSI).
+
+    A BSI on the day of death counts as BSI. Across patients, deaths on a day with a BSI are
+    moved :data:`TIE_OFFSET` of a day later, so BSIs on that day come first.
+    """
+    bsi = ipd["days_to_bsi"].astype("Float64")
+    death = ipd["death_day"].astype("Float64")
+    end = ipd["end_of_followup"].astype(float)
+    has_bsi = bsi.notna().to_numpy(dtype=bool)
+    died_first = (death.notna() & (bsi.isna() | (death < bsi))).to_numpy(dtype=bool)
+    time = np.where(has_bsi, bsi.fillna(0).to_numpy(dtype=float), end.to_numpy())
+    event = np.where(has_bsi, BSI, np.where(died_first, DEATH, CENSORED))
+    time = np.where(died_first, death.fillna(0).to_numpy(dtype=float), time)
+    bsi_days = set(time[event == BSI])
+    time = np.where((event == DEATH) & np.isin(time, list(bsi_days)), time + TIE_OFFSET, time)
+    return pd.DataFrame({"patient_id": ipd["patient_id"].to_numpy(), "time": time, "event": event.astype(int)})
+
+
+def summarise(ipd: pd.DataFrame, window_days: int) -> IpdSummary:
+    """Counts for pooling: BSI within ``window_days`` (day ≤ window) among all patients."""
+    coded = competing_risks_coding(ipd)
+    within = coded["time"] <= window_days
+    return IpdSummary(
+        window_days=int(window_days),
+        events=int(((coded["event"] == BSI) & within).sum()),
+        n=int(len(coded)),
+        deaths_before_bsi=int(((coded["event"] == DEATH) & within).sum()),
+        censored_before_window=int(((coded["event"] == CENSORED) & (coded["time"] < window_days)).sum()),
+    )
+
+
+def cumulative_incidence(ipd: pd.DataFrame, alpha: float = 0.05):
+    """Aalen-Johansen cumulative incidence of BSI with death as a competing risk.
+
+    Returns the fitted :class:`lifelines.AalenJohansenFitter` (``cumulative_density_`` and
+    ``confidence_interval_`` indexed by day).
+    """
+    from lifelines import AalenJohansenFitter
+
+    coded = competing_risks_coding(ipd)
+    fitter = AalenJohansenFitter(alpha=alpha, seed=SEED)
+    fitter.fit(coded["time"], coded["event"], event_of_interest=BSI, label="BSI")
+    return fitter
+
+
+def incidence_at(fitter, day: float) -> float:
+    """The estimated cumulative incidence (a right-continuous step function) at ``day``."""
+    curve = fitter.cumulative_density_.iloc[:, 0]
+    before = curve[curve.index <= day]
+    return float(before.iloc[-1]) if len(before) else 0.0
+
+
+def incidence_interval_at(fitter, day: float) -> tuple[float, float]:
+    """The pointwise confidence interval of the cumulative incidence at ``day`` (lifelines' delta method)."""
+    bands = fitter.confidence_interval_
+    before = bands[bands.index <= day].dropna()
+    if not len(before):
+        return 0.0, 0.0
+    pair = before.iloc[-1].to_numpy(dtype=float)
+    return float(pair.min()), float(pair.max())
+
+
+def plot_cumulative_incidence(fitter, title: str, window_days: int | None = None):
+    """Step plot of the cumulative incidence of BSI with its pointwise confidence band."""
+    import matplotlib.pyplot as plt
+
+    curve = fitter.cumulative_density_.iloc[:, 0]
+    bands = fitter.confidence_interval_.reindex(curve.index).ffill().fillna(0.0)
+    low, high = bands.min(axis=1).to_numpy(), bands.max(axis=1).to_numpy()
+    fig, ax = plt.subplots(figsize=(7.0, 3.6))
+    ax.step(curve.index, curve.to_numpy(), where="post", color="#c0392b", label="BSI (death competing)")
+    ax.fill_between(curve.index, low, high, step="post", color="#c0392b", alpha=0.2,
+                    label=f"pointwise {round(100 * (1 - fitter.alpha))} % CI")
+    if window_days is not None:
+        ax.axvline(window_days, color="#555", ls=":", lw=1)
+    ax.set_xlabel("days after transplantation")
+    ax.set_ylabel("cumulative incidence of BSI")
+    ax.set_ylim(0, 1)
+    ax.set_title(title, fontsize=10)
+    ax.legend(loc="upper left", fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def simulate_ipd(n: int = 60, seed: int = SEED, *, bsi_rate: float = 0.012, death_rate: float = 0.002,
+                 dropout_rate: float = 0.002, followup_days: int = 90) -> pd.DataFrame:
+    """SIMULATED patient-level records (constant cause-specific hazards per day; not real data).
+
+    Daily hazards: ``bsi_rate`` for a first BSI, ``death_rate`` for death, ``dropout_rate`` for
+    loss to follow-up; administrative end of follow-up at ``followup_days``. A patient with a
+    BSI stays at risk of death afterwards at the same rate.
+    """
+    rng = np.random.default_rng(seed)
+    bsi = np.ceil(rng.exponential(1 / bsi_rate, n)).astype(int)
+    death = np.ceil(rng.exponential(1 / death_rate, n)).astype(int)
+    dropout = np.ceil(rng.exponential(1 / dropout_rate, n)).astype(int)
+    end = np.minimum.reduce([death, dropout, np.full(n, followup_days)])
+    frame = pd.DataFrame({
+        "patient_id": [f"SIM{i:03d}" for i in range(1, n + 1)],
+        "days_to_bsi": pd.array(np.where(bsi <= end, bsi, -1), dtype="Int64"),
+        "death_day": pd.array(np.where(death <= end, death, -1), dtype="Int64"),
+        "end_of_followup": pd.array(end, dtype="Int64"),
+    })
+    for column in ("days_to_bsi", "death_day"):
+        frame[column] = frame[column].mask(frame[column] < 0)
+    return frame
+
+
+def write_simulated(out_dir: Path | None = None, n: int = 60, seed: int = SEED) -> Path:
+    """Write the SIMULATED example file and its sidecar; returns the CSV path."""
+    out_dir = Path(out_dir) if out_dir is not None else paths.data_dir() / "simulated"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / SIMULATED_FILE
+    frame = simulate_ipd(n=n, seed=seed)
+    path.write_text(frame.to_csv(index=False, lineterminator="\n"), encoding="utf-8")
+    meta = {
+        "title": f"SIMULATED patient-level records ({n} patients, not real data) to demonstrate the cumulative-incidence analysis; the trial's patient-level data are not public.",
+        "cohort_id": "simulated_example",
+        "simulated": True,
+        "columns": [s.name for s in IPD_COLUMNS],
+        "generator": f"nkreport simulate-ipd --seed {seed} --n {n}",
+    }
+    path.with_suffix(".json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def load_simulated(data_dir: Path | None = None) -> pd.DataFrame:
+    """The shipped SIMULATED example (``data/simulated/SIMULATED_ipd_example.csv``), checked."""
+    data_dir = Path(data_dir) if data_dir is not None else paths.data_dir()
+    path = data_dir / "simulated" / SIMULATED_FILE
+    read_ipd_sidecar(path)
+    return read_ipd(path)

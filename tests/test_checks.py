@@ -1,0 +1,92 @@
+"""The MCMC gate and the deterministic quadrature cross-check of the MAP model."""
+
+import arviz as az
+import numpy as np
+import pytest
+from scipy import integrate, special, stats
+
+from nkreport import checks
+
+EVENTS, N = np.array([1, 3]), np.array([21, 26])
+
+
+def _idata(draws, diverging=None):
+    if diverging is None:
+        diverging = np.zeros(draws.shape, dtype=bool)
+    return az.from_dict(posterior={"x": draws}, sample_stats={"diverging": diverging})
+
+
+def test_gate_passes_good_chains():
+    draws = np.random.default_rng(0).normal(size=(2, 3000))
+    report = checks.assert_converged(_idata(draws, np.zeros((2, 3000), dtype=bool)), "good")
+    assert report.max_rhat <= checks.RHAT_MAX and report.divergences == 0
+
+
+def test_gate_fails_on_disagreeing_chains_low_ess_and_divergences():
+    rng = np.random.default_rng(1)
+    split = rng.normal(size=(2, 3000)) + np.array([[0.0], [1.0]])
+    with pytest.raises(checks.ConvergenceError, match="R-hat"):
+        checks.assert_converged(_idata(split), "split")
+    sticky = np.cumsum(rng.normal(size=(2, 3000)), axis=1) * 0.01  # random walk: tiny ESS
+    with pytest.raises(checks.ConvergenceError, match="ESS"):
+        checks.assert_converged(_idata(sticky), "sticky")
+    diverging = np.zeros((2, 3000), dtype=bool)
+    diverging[0, 10] = True
+    with pytest.raises(checks.ConvergenceError, match="divergent"):
+        checks.assert_converged(_idata(rng.normal(size=(2, 3000)), diverging), "divergent")
+
+
+def _prior_importance_sampling(events, n, tau_scale, size=2_000_000, seed=3):
+    """Independent reference: draws from the prior, weighted by the likelihood."""
+    rng = np.random.default_rng(seed)
+    mu = rng.normal(0, 2.0, size)
+    tau = np.abs(rng.normal(0, tau_scale, size))
+    weight = np.ones(size)
+    for y, k in zip(events, n):
+        weight *= stats.binom.pmf(y, k, special.expit(mu + tau * rng.standard_normal(size)))
+    theta_new = special.expit(mu + tau * rng.standard_normal(size))
+    weight /= weight.sum()
+    return theta_new, weight
+
+
+@pytest.mark.parametrize("tau_scale", [1.0, 0.25])
+def test_quadrature_against_importance_sampling(tau_scale):
+    quad = checks.map_quadrature(EVENTS, N, tau_scale=tau_scale)
+    theta_new, weight = _prior_importance_sampling(EVENTS, N, tau_scale)
+    ess = 1 / np.sum(weight**2)
+    se = np.sqrt(np.sum(weight * (theta_new - quad.predictive_mean) ** 2) / ess)
+    assert quad.predictive_mean == pytest.approx(np.sum(weight * theta_new), abs=4 * se + 1e-4)
+    for risk in (0.05, 0.2, 0.5):
+        reference = np.sum(weight * (theta_new <= risk))
+        assert quad.predictive_cdf(risk)[0] == pytest.approx(reference, abs=0.005)
+
+
+def test_quadrature_single_study_against_nested_integration():
+    # one study, tau fixed near a point mass: the model reduces to a logit-normal prior on mu,
+    # i.e. p(theta | y) ∝ Bin(y | n, theta) · N(logit theta; 0, 2) / (theta (1 - theta))
+    quad = checks.map_quadrature([0], [18], tau_scale=0.002)
+
+    def unnormalised(t):
+        return stats.binom.pmf(0, 18, t) * stats.norm.pdf(special.logit(t), 0, 2) / (t * (1 - t))
+
+    evidence = integrate.quad(unnormalised, 0, 1, points=[1e-4, 1e-2], limit=400)[0]
+    mean = integrate.quad(lambda t: t * unnormalised(t), 0, 1, points=[1e-4, 1e-2], limit=400)[0] / evidence
+    assert quad.predictive_mean == pytest.approx(mean, rel=2e-3)
+
+
+def test_predictive_count_pmf_against_importance_sampling():
+    pmf = checks.predictive_count_pmf(EVENTS, N, 19)
+    assert pmf.sum() == pytest.approx(1)
+    theta_new, weight = _prior_importance_sampling(EVENTS, N, 1.0, size=1_000_000)
+    reference = np.array([np.sum(weight * stats.binom.pmf(k, 19, theta_new)) for k in (0, 6, 12)])
+    np.testing.assert_allclose(pmf[[0, 6, 12]], reference, atol=0.004)
+
+
+def test_crosscheck_accepts_exact_draws_and_rejects_shifted_ones():
+    quad = checks.map_quadrature(EVENTS, N)
+    rng = np.random.default_rng(4)
+    draws = quad.sample_predictive(8000, rng).reshape(2, 4000)
+    table = checks.crosscheck_predictive(draws, quad)
+    assert table["agrees"].all()
+    with pytest.raises(checks.ConvergenceError, match="disagree"):
+        checks.crosscheck_predictive(np.clip(draws + 0.05, 0, 1), quad)

@@ -1,0 +1,72 @@
+"""The MAP model: data selection, the model's structure, seeded reproducibility, the gated fit."""
+
+import numpy as np
+import pandas as pd
+import pymc as pm
+import pytensor
+import pytest
+
+from nkreport import SEED, data, models
+
+
+@pytest.fixture(scope="module")
+def bsi_studies():
+    return models.earlier_studies(data.load_cohorts(), "bsi")
+
+
+def test_selection_by_role_and_outcome(bsi_studies):
+    assert list(bsi_studies["events"]) == [1, 3] and list(bsi_studies["n"]) == [21, 26]
+    with pytest.raises(ValueError, match="no cohort rows"):
+        models.earlier_studies(data.load_cohorts(), "hcc_recurrence", role="trial")
+
+
+def test_new_cohort_rows_flow_in(bsi_studies):
+    cohorts = data.load_cohorts()
+    extra = cohorts[cohorts["cohort_id"] == "hiroshima2011_nk_bsi"].copy()
+    extra["cohort_id"], extra["study"], extra["events"], extra["n"] = "new_nk_bsi", "New study", 5, 30
+    studies = models.earlier_studies(pd.concat([cohorts, extra]), "bsi")
+    assert len(studies) == len(bsi_studies) + 1
+    sens = models.tau_sensitivity(studies, scales=(1.0,))
+    base = models.tau_sensitivity(bsi_studies, scales=(1.0,))
+    assert sens.loc[0, "mean"] != pytest.approx(base.loc[0, "mean"])
+
+
+def test_tau_scale_is_data_and_can_be_reset_without_rebuilding():
+    model = models.build_map_model([1, 3], [21, 26], tau_scale=1.0)
+    tau_of = pytensor.function([model["tau_unit"]], model["tau"])  # compiled once
+    assert tau_of(0.7) == pytest.approx(0.7)
+    with model:
+        pm.set_data({"tau_scale": 0.25})
+    assert tau_of(0.7) == pytest.approx(0.175)
+
+
+def test_seeds_are_derived_and_stable():
+    assert models.seed_for("map_bsi") == models.seed_for("map_bsi")
+    assert models.seed_for("map_bsi") != models.seed_for("map_rejection")
+    assert models.seed_for("x") != SEED
+
+
+@pytest.mark.slow
+def test_two_runs_give_identical_draws():
+    runs = []
+    for _ in range(2):
+        with models.build_map_model([1, 3], [21, 26]):
+            idata = pm.sample(draws=100, tune=100, chains=2, cores=2, random_seed=models.seed_for("repro"),
+                              progressbar=False, compute_convergence_checks=False)
+        runs.append(np.asarray(idata.posterior["theta_new"]))
+    np.testing.assert_array_equal(runs[0], runs[1])
+
+
+@pytest.mark.slow
+def test_bsi_map_fit_is_gated_cached_and_agrees_with_quadrature(bsi_studies):
+    fit = models.fit_map(bsi_studies, "map_bsi")
+    assert fit.gate.max_rhat <= 1.01 and fit.gate.min_ess_bulk >= 1000 and fit.gate.divergences == 0
+    assert fit.crosscheck["agrees"].all()
+    assert models.fit_map(bsi_studies, "map_bsi") is fit
+    summary = fit.summary()
+    studies = summary.iloc[:-1]
+    pooled = bsi_studies["events"].sum() / bsi_studies["n"].sum()
+    # shrinkage: each study's estimate moves from its raw proportion towards the pooled one
+    assert ((studies["mean"] - pooled).abs() <= (studies["raw"] - pooled).abs() + 0.02).all()
+    new = summary.iloc[-1]
+    assert new["high"] - new["low"] > (studies["high"] - studies["low"]).max()

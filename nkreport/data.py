@@ -172,7 +172,7 @@ def _field_check(spec: ColumnSpec) -> tuple[pa.Check, str, str]:
         test, msg, fix = (lambda v: re.fullmatch(r"[a-z0-9][a-z0-9_]*", v) is not None,
                           "is not a valid identifier", "use lower-case letters, digits and _ only, starting with a letter or digit")
     elif spec.kind == "text":
-        test, msg, fix = (lambda v: v.lower() not in {"nan", "na", "null", "none"},
+        test, msg, fix = (lambda v: v.lower() not in {"nan", "na", "null", "none"} and not v.startswith(TEMPLATE_MARK),
                           "is empty or a missing-value marker", f"give a value ({spec.description})")
     elif spec.kind == "count":
         test, msg, fix = (_is_count, "is not a whole number between 0 and 1,000,000",
@@ -195,6 +195,9 @@ def _field_check(spec: ColumnSpec) -> tuple[pa.Check, str, str]:
     return pa.Check(wrap(test), element_wise=True, name=f"{spec.name}:{spec.kind}", error=msg), msg, fix
 
 
+#: Prefix of the placeholders in a template written by ``nkreport new``.
+TEMPLATE_MARK = "FILL:"
+
 MISSING_MARKERS = {"nan", "na", "n/a", "null", "none", "-", "?", "missing", "unknown"}
 
 
@@ -202,6 +205,8 @@ def _failure_message(spec: ColumnSpec, value: str, generic: str) -> str:
     """The reason a value failed its check, as specific as the value allows."""
     if value == "":
         return "is empty but required"
+    if value.startswith(TEMPLATE_MARK):
+        return f"still holds the template placeholder {value!r}"
     if value.lower() in MISSING_MARKERS:
         return f"value {value!r} is a missing-value marker, not a value" + (
             "" if spec.required else " (leave the field empty instead)")
@@ -297,7 +302,7 @@ def _check_sidecar(csv_path: Path, frame: pd.DataFrame, header: list[str], bib_k
         for ref in refs:
             if ref not in bib_keys:
                 problems.append(Problem(name, None, "references", f"key {ref!r} is not in book/references.bib", "add a BibTeX entry for the source"))
-    if not isinstance(meta["title"], str) or not meta["title"].strip():
+    if not isinstance(meta["title"], str) or not meta["title"].strip() or meta["title"].startswith(TEMPLATE_MARK):
         problems.append(Problem(name, None, "title", "is empty", SIDECAR_KEYS["title"]))
     return problems
 

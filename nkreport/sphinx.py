@@ -204,7 +204,13 @@ def chapter_inputs(root: Path, docs: dict[str, Path]) -> dict[str, dict]:
             source = source_path.resolve().relative_to(root.resolve()).as_posix()
         except ValueError:
             source = str(source_path)
-        out[docname] = {"source": source, "groups": list(groups), "fingerprint": chapter_fingerprint(root, groups)}
+        out[docname] = {
+            "source": source,
+            "source_sha": hashlib.sha256(source_path.read_bytes()).hexdigest()[:16],
+            "groups": list(groups),
+            "group_fingerprints": {g: group_fingerprint(root, g)[:16] for g in groups},
+            "fingerprint": chapter_fingerprint(root, groups),
+        }
     return out
 
 
@@ -215,7 +221,14 @@ def write_inputs(app: Sphinx, root: Path) -> None:
     out.write_text(json.dumps(payload, indent=1, sort_keys=True) + "\n", encoding="utf-8")
 
 
+def set_build_dir(app: Sphinx) -> None:
+    """Tell the chapters' kernels (which inherit the environment) where this build writes, so
+    a chapter can read values glued by earlier chapters (:func:`nkreport.results.read_glued`)."""
+    os.environ[results.BUILD_DIR_ENV] = str(Path(app.outdir).parent)
+
+
 def setup(app: Sphinx) -> dict:
+    app.connect("builder-inited", set_build_dir)
     app.connect("builder-inited", validate_first)
     app.connect("env-get-outdated", on_env_get_outdated)
     app.connect("source-read", on_source_read)

@@ -408,7 +408,7 @@ def test_fuzz_random_rows(world, rows, sidecar):
     writer.writerow(HEADER)
     writer.writerows(rows)
     if sidecar:
-        meta = {"title": "fuzz", "references": ["ohira2025"], "columns": HEADER, "cohort_ids": [r[0] for r in rows]}
+        meta = {"title": "fuzz", "references": ["ohira2025"], "columns": HEADER, "cohort_ids": [r[0] if r else "" for r in rows]}
         (world[0] / "cohorts" / "fuzz.json").write_text(json.dumps(meta))
     _load_file_bytes(*world, buffer.getvalue().encode("utf-8"))
 

@@ -46,13 +46,21 @@ IPD_SCHEMA = pa.DataFrameSchema(
     },
     checks=[
         pa.Check(lambda df: df["days_to_bsi"].isna() | (df["days_to_bsi"] <= df["end_of_followup"]),
-                 error="days_to_bsi after end_of_followup"),
+                 name="bsi_within_followup", error="days_to_bsi is after end_of_followup"),
         pa.Check(lambda df: df["death_day"].isna() | (df["death_day"] == df["end_of_followup"]),
-                 error="death_day differs from end_of_followup"),
+                 name="death_ends_followup", error="death_day differs from end_of_followup"),
     ],
     strict=True,
     coerce=False,
 )
+
+#: Rules across fields: the field to name, the message and the fix.
+_RULES = {
+    "bsi_within_followup": ("days_to_bsi", "is after end_of_followup",
+                            "a BSI is observed during follow-up: check both days"),
+    "death_ends_followup": ("death_day", "differs from end_of_followup",
+                            "follow-up of a patient who died ends on the day of death: make the two equal"),
+}
 
 _FIXES = {
     "patient_id": "use an opaque code (letters, digits, - and _, at most 16 characters), unique within the file",
@@ -127,13 +135,12 @@ def read_ipd(path: Path) -> pd.DataFrame:
     except pa.errors.SchemaErrors as err:
         for case in err.failure_cases.itertuples(index=False):
             line = None if case.index is None or pd.isna(case.index) else int(case.index)
-            column = case.column if case.column in _FIXES else None
-            if column is None:
-                message = f"fails the rule: {case.check}"
-                fix = "a BSI cannot come after the end of follow-up, and a patient who died is followed until the day of death"
+            if case.check in _RULES:
+                column, message, fix = _RULES[case.check]
             else:
-                message = f"value {case.failure_case!r} fails {case.check}"
-                fix = _FIXES[column]
+                column = case.column if case.column in _FIXES else None
+                message = f"value {case.failure_case!r} fails the check {case.check}"
+                fix = _FIXES.get(column, "see the data dictionary")
             problems.append(Problem(name, line, column, message, fix))
         raise DataValidationError(sorted(set(problems), key=lambda p: (p.line or 0, p.field or ""))) from None
     return frame.reset_index(drop=True)

@@ -56,9 +56,9 @@ IPD_SCHEMA = pa.DataFrameSchema(
 
 #: Rules across fields: the field to name, the message and the fix.
 _RULES = {
-    "bsi_within_followup": ("days_to_bsi", "is after end_of_followup",
+    "days_to_bsi is after end_of_followup": ("days_to_bsi", "is after end_of_followup",
                             "a BSI is observed during follow-up: check both days"),
-    "death_ends_followup": ("death_day", "differs from end_of_followup",
+    "death_day differs from end_of_followup": ("death_day", "differs from end_of_followup",
                             "follow-up of a patient who died ends on the day of death: make the two equal"),
 }
 
@@ -137,6 +137,8 @@ def read_ipd(path: Path) -> pd.DataFrame:
             line = None if case.index is None or pd.isna(case.index) else int(case.index)
             if case.check in _RULES:
                 column, message, fix = _RULES[case.check]
+            elif case.check == "field_uniqueness":
+                column, message, fix = "patient_id", f"{case.failure_case!r} is used by more than one row", _FIXES["patient_id"]
             else:
                 column = case.column if case.column in _FIXES else None
                 message = f"value {case.failure_case!r} fails the check {case.check}"

@@ -142,7 +142,7 @@ def test_read_valid_file(tmp_path):
         ("P1,3,,-4\n", 2, "end_of_followup", "not a whole number"),
         ("P1,40,,30\n", 2, "days_to_bsi", "after end_of_followup"),
         ("P1,,12,30\n", 2, "death_day", "differs from end_of_followup"),
-        ("P1,,,30\nP1,,,30\n", 2, "patient_id", "fails"),
+        ("P1,,,30\nP1,,,30\n", 2, "patient_id", "more than one row"),
         ("Smith John,,,30\n", 2, "patient_id", "fails"),
         ("P1,,,30,extra\n", 2, None, "fields"),
     ],

@@ -137,3 +137,78 @@ def design_size_map(space: pd.DataFrame, planned_n: int, tolerance: int, design_
     axes[0][-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     fig.tight_layout()
     return fig
+
+
+def comparative_forest(rows: pd.DataFrame):
+    """Forest plot of log odds ratios (NK vs none) on the OR scale: observed study ORs (Woolf
+    95 % CI), model estimates, the trial's implied OR, pooled and new-study ORs (95 % CrI)."""
+    styles = {
+        "observed": dict(fmt="s", color=ROLE_COLOURS["earlier_treated"], mfc="white"),
+        "study_model": dict(fmt="o", color=ROLE_COLOURS["earlier_treated"]),
+        "trial": dict(fmt="D", color=ROLE_COLOURS["trial"]),
+        "pooled": dict(fmt="D", color="black"),
+        "predictive": dict(fmt="v", color="#555555"),
+    }
+    fig, ax = plt.subplots(figsize=(7.5, 0.42 * len(rows) + 1.3))
+    y = np.arange(len(rows))[::-1]
+    odds = np.exp(rows[["median", "low", "high"]].to_numpy(dtype=float))
+    for kind, style in styles.items():
+        mask = (rows["kind"] == kind).to_numpy()
+        if mask.any():
+            ax.errorbar(odds[mask, 0], y[mask], xerr=[odds[mask, 0] - odds[mask, 1], odds[mask, 2] - odds[mask, 0]],
+                        capsize=3, **style)
+    ax.axvline(1.0, color="#999999", lw=1, ls="--")
+    ax.set_xscale("log")
+    ax.set_yticks(y, rows["label"], fontsize=8)
+    ax.set_xlabel("odds ratio of bloodstream infection, NK cells vs none (log scale)")
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def sensitivity_panels(table: pd.DataFrame, groups: dict[str, str]):
+    """One panel per assumption: pooled OR and the trial's implied OR (median, 95 % CrI) under
+    each setting, with P(pooled OR < 1) printed at the right."""
+    present = [g for g in groups if g in set(table["group"]) and g != "main"]
+    main = table[table["group"] == "main"]
+    heights = [len(table[table["group"] == g]) + len(main) for g in present]
+    fig, axes = plt.subplots(len(present), 1, figsize=(7.5, 0.55 * sum(heights) + 1.4), sharex=True,
+                             gridspec_kw={"height_ratios": heights})
+    axes = np.atleast_1d(axes)
+    for ax, group in zip(axes, present):
+        part = pd.concat([main, table[table["group"] == group]])
+        y = np.arange(len(part))[::-1]
+        for prefix, offset, colour, marker, name in (("pooled", 0.15, "black", "D", "pooled OR"),
+                                                      ("trial", -0.15, ROLE_COLOURS["trial"], "o", "trial's implied OR")):
+            med = np.exp(part[f"{prefix}_median"].to_numpy(dtype=float))
+            low = np.exp(part[f"{prefix}_low"].to_numpy(dtype=float))
+            high = np.exp(part[f"{prefix}_high"].to_numpy(dtype=float))
+            ax.errorbar(med, y + offset, xerr=[med - low, high - med], fmt=marker, color=colour, capsize=2, ms=4, label=name)
+        for yy, p in zip(y, part["pooled_p_or_below_1"]):
+            ax.text(1.02, yy, f"P(OR<1) {p:.2f}", transform=ax.get_yaxis_transform(), fontsize=7, va="center")
+        ax.set_yticks(y, part["assumption"], fontsize=7)
+        ax.axvline(1.0, color="#999999", lw=1, ls="--")
+        ax.set_title(groups[group], fontsize=9, loc="left")
+        ax.grid(axis="x", alpha=0.3)
+    axes[0].legend(fontsize=7, loc="lower left")
+    axes[-1].set_xscale("log")
+    axes[-1].set_xlabel("odds ratio of bloodstream infection, NK vs none (median, 95 % CrI; log scale)")
+    fig.tight_layout()
+    return fig
+
+
+def assurance_curves(curves: dict[str, pd.DataFrame], alpha: float):
+    """Assurance against sample size per arm for each design prior, with the probability of a
+    beneficial effect (the ceiling) as a dashed line of the same colour."""
+    fig, ax = plt.subplots(figsize=(7.0, 4.0))
+    colours = ["#c0392b", "#2471a3", "#7f8c8d", "#b7950b"]
+    for (name, curve), colour in zip(curves.items(), colours):
+        ax.plot(curve["n_per_arm"], curve["assurance"], marker="o", ms=3, color=colour, label=name)
+        ax.axhline(float(curve["p_beneficial"].iloc[0]), color=colour, ls="--", lw=1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("patients per arm")
+    ax.set_ylabel(f"assurance (one-sided Fisher test, alpha {alpha:g})")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    return fig

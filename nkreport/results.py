@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 
 RESULTS_FILE = "results.json"
+#: Environment variable naming the build directory (``<...>/_build``) of the running build.
+BUILD_DIR_ENV = "NKREPORT_BUILD_DIR"
 #: The mime type carrying a glued value as JSON text inside the executed notebook.
 RESULT_MIME = "text/x-nkreport-result"
 
@@ -96,3 +98,35 @@ def collect(glue_files: dict[str, Path]) -> dict[str, dict]:
 def load_results(path: str | Path) -> dict[str, dict]:
     """Read a results JSON written by the build."""
     return json.loads(Path(path).read_text(encoding="utf-8"))["results"]
+
+
+def build_dir() -> Path:
+    """The running build's ``_build`` folder (set by :mod:`nkreport.sphinx`), else ``<root>/_build``."""
+    import os
+
+    env = os.environ.get(BUILD_DIR_ENV)
+    if env:
+        return Path(env)
+    from . import paths
+
+    return paths.project_root() / "_build"
+
+
+def read_glued(keys=None, folder: str | Path | None = None) -> dict[str, dict]:
+    """Values glued by the chapters of this build so far, read from ``jupyter_execute/**/*.glue.json``.
+
+    Returns {key: {value, text, chapter}}. With ``keys``, returns exactly those keys and raises
+    ``KeyError`` naming any that no chapter has glued (so a chapter that depends on another
+    fails loudly instead of showing a stale or missing number).
+    """
+    execute_dir = Path(folder) if folder is not None else build_dir() / "jupyter_execute"
+    glue_files = {p.relative_to(execute_dir).as_posix()[: -len(".glue.json")]: p
+                  for p in sorted(execute_dir.rglob("*.glue.json"))}
+    found = collect(glue_files)
+    if keys is None:
+        return found
+    keys = list(keys)
+    missing = [k for k in keys if k not in found]
+    if missing:
+        raise KeyError(f"no chapter of the build in {execute_dir} glued {missing}")
+    return {k: found[k] for k in keys}

@@ -162,3 +162,52 @@ def design_space_table(assessed: pd.DataFrame) -> pd.DataFrame:
         "predictive probability": [f"{p:.3f}" for p in assessed["predictive_probability"]],
         "conditional power at target": [f"{p:.3f}" for p in assessed["conditional_power_target"]],
     })
+
+
+def comparative_effects_table(effects: pd.DataFrame) -> pd.DataFrame:
+    """Pooled, trial-implied and new-study ORs with and without the trial."""
+    fit_names = {"with_trial": "with the trial", "without_trial": "without the trial"}
+    return pd.DataFrame({
+        "quantity": effects["quantity"],
+        "evidence": effects["fit"].map(fit_names),
+        "OR (95 % CrI)": [f"{m:.2f} ({lo:.2f} to {hi:.2f})" for m, lo, hi in
+                          zip(effects["or_median"], effects["or_low"], effects["or_high"])],
+        "P(OR < 1)": effects["p_or_below_1"].map(lambda p: f"{p:.2f}"),
+        "P(OR < 0.5)": effects["p_or_below_half"].map(lambda p: f"{p:.2f}"),
+    })
+
+
+def leave_one_out_table(loo: pd.DataFrame) -> pd.DataFrame:
+    """The pooled and new-study OR with each data source left out."""
+    return pd.DataFrame({
+        "left out": loo["left_out"],
+        "pooled OR (95 % CrI)": [f"{m:.2f} ({lo:.2f} to {hi:.2f})" for m, lo, hi in
+                                 zip(loo["pooled_or_median"], loo["pooled_or_low"], loo["pooled_or_high"])],
+        "P(pooled OR < 1)": loo["pooled_p_or_below_1"].map(lambda p: f"{p:.2f}"),
+        "P(new-study OR < 1)": loo["predictive_p_or_below_1"].map(lambda p: f"{p:.2f}"),
+    })
+
+
+def sensitivity_table(table: pd.DataFrame, groups: dict[str, str]) -> pd.DataFrame:
+    """Every sensitivity setting: arms used, pooled and trial-implied OR, probabilities."""
+    return pd.DataFrame({
+        "assumption": table["group"].map(groups),
+        "setting": table["assumption"],
+        "arms": table["arms"],
+        "comparative studies": table["comparative_studies"],
+        "pooled OR (95 % CrI)": [f"{m:.2f} ({lo:.2f} to {hi:.2f})" for m, lo, hi in
+                                 zip(table["pooled_or_median"], table["pooled_or_low"], table["pooled_or_high"])],
+        "P(pooled OR < 1)": table["pooled_p_or_below_1"].map(lambda p: f"{p:.2f}"),
+        "trial's implied OR": [f"{m:.2f} ({lo:.2f} to {hi:.2f})" for m, lo, hi in
+                               zip(table["trial_or_median"], table["trial_or_low"], table["trial_or_high"])],
+        "P(new-study OR < 1)": table["predictive_p_or_below_1"].map(lambda p: f"{p:.2f}"),
+    })
+
+
+def assurance_table(curves: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Assurance per sample size (rows) and design prior (columns)."""
+    first = next(iter(curves.values()))
+    out = pd.DataFrame({"patients per arm": first["n_per_arm"]})
+    for name, curve in curves.items():
+        out[name] = [f"{a:.2f}" for a in curve["assurance"]]
+    return out

@@ -61,9 +61,20 @@ def copy_mathjax(target: Path) -> Path:
     return target
 
 
+#: The site icon, written into ``_static`` by the build.
+FAVICON = "nkreport-icon.svg"
+FAVICON_SVG = (
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">'
+    '<rect width="32" height="32" rx="6" fill="#1f4e79"/>'
+    '<text x="16" y="22" font-family="sans-serif" font-size="15" font-weight="bold" '
+    'fill="#ffffff" text-anchor="middle">nk</text></svg>\n'
+)
+
+
 def on_build_finished(app: Sphinx, exception) -> None:
     if exception is not None or app.builder.format != "html":
         return
+    (Path(app.outdir) / "_static" / FAVICON).write_text(FAVICON_SVG, encoding="utf-8")
     target = copy_mathjax(Path(app.outdir) / "_static" / MATHJAX_STATIC)
     logger.info(f"[nkreport] MathJax copied to {target}")
 
@@ -207,7 +218,24 @@ def watermark(fingerprint: str | None) -> str:
     return line
 
 
+def _is_thebe_script(script) -> bool:
+    filename = str(getattr(script, "filename", script) or "")
+    body = str(getattr(script, "attributes", {}).get("body", ""))
+    return filename.endswith("sphinx-thebe.js") or "THEBE_JS_URL" in body
+
+
 def on_html_page_context(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
+    # Live code (thebe) is off in this book; its loader would fetch code from another host on
+    # demand, and its configuration script is added twice (a console error). Leave both out.
+    if "script_files" in context:
+        # in place: the list is the builder's, to which later handlers (MathJax) still add
+        context["script_files"][:] = [s for s in context["script_files"] if not _is_thebe_script(s)]
+    # a colour mode the theme's script accepts (it logs an error for an empty one)
+    if not context.get("default_mode"):
+        context["default_mode"] = "auto"
+    # the site's own icon, so browsers do not ask the server for a missing /favicon.ico
+    if not context.get("favicon_url"):
+        context["favicon_url"] = FAVICON
     fingerprints = getattr(app.env, "nkreport_fingerprints", {})
     fingerprint = fingerprints.get(pagename) or _inputs_fingerprint(app)
     footer = context.get("theme_extra_footer") or ""
@@ -227,7 +255,8 @@ def on_builder_inited(app: Sphinx) -> None:
 def setup(app: Sphinx) -> dict:
     app.connect("build-finished", on_build_finished)
     app.connect("doctree-read", on_doctree_read)
-    app.connect("html-page-context", on_html_page_context)
+    # before Sphinx turns favicon_url into a relative path (priority 500)
+    app.connect("html-page-context", on_html_page_context, priority=400)
     app.connect("doctree-resolved", on_doctree_resolved)
     app.connect("builder-inited", on_builder_inited)
     return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}

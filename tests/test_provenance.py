@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import re
 import shutil
 import subprocess
 
@@ -92,3 +93,76 @@ def test_package_versions_report_python_and_missing_packages():
 def test_seeds_name_the_package_seed():
     table = provenance.seeds()
     assert table.loc[table["seed"] == "nkreport.SEED", "value"].item() == SEED
+
+
+# --- sources of the evidence tables and the bibliography ---------------------------------
+
+def _bibliography():
+    from pybtex.database import parse_file
+
+    return parse_file(str(paths.project_root() / "book" / "references.bib")).entries
+
+
+def _entry_for_source(entries, study_id: str, source: str) -> str | None:
+    """The key of the bibliography entry for a cohort's source (DOI, URL, PMID or study id)."""
+    source = source.strip()
+    for key, entry in entries.items():
+        fields = {name.lower(): str(value) for name, value in entry.fields.items()}
+        if source.lower().startswith("doi:") and fields.get("doi", "").lower() == source[4:].strip().lower():
+            return key
+        if source.startswith("http") and fields.get("url") == source:
+            return key
+        if source.upper().startswith("PMID:") and source[5:].strip() in " ".join(fields.values()):
+            return key
+    prefixes = [key for key in entries if study_id.startswith(key)]
+    return max(prefixes, key=len) if prefixes else None
+
+
+def _cited_keys(text: str) -> set[str]:
+    keys = set()
+    for group in re.findall(r"\{cite(?::[a-z]+)?\}`([^`]*)`", text):
+        keys |= {k.strip() for k in group.split(",")}
+    return keys
+
+
+def test_every_evidence_source_is_in_the_bibliography_and_cited_where_shown():
+    from nkreport import data
+
+    entries = _bibliography()
+    cohorts = data.load_cohorts(use=None)
+    book = paths.project_root() / "book"
+    showing = [p for p in sorted(book.glob("*.md")) if "cohort_table(" in p.read_text(encoding="utf-8")]
+    assert showing, "no chapter shows the cohort table"
+    cited = set().union(*(_cited_keys(p.read_text(encoding="utf-8")) for p in showing))
+    missing, uncited = [], []
+    for row in cohorts[["study_id", "source"]].drop_duplicates().itertuples():
+        key = _entry_for_source(entries, row.study_id, row.source)
+        if key is None:
+            missing.append(f"{row.study_id} ({row.source})")
+        elif key not in cited:
+            uncited.append(key)
+    assert not missing, f"sources without a bibliography entry: {missing}"
+    assert not uncited, f"sources not cited in {[p.name for p in showing]}: {sorted(set(uncited))}"
+
+
+def test_bibliography_links_use_dois():
+    """A DOI is kept in the doi field (bare, not as a URL), and no url field points at doi.org."""
+    for key, entry in _bibliography().items():
+        doi = str(entry.fields.get("doi", ""))
+        url = str(entry.fields.get("url", ""))
+        assert not doi.lower().startswith(("http", "doi:")), key
+        if doi:
+            assert re.fullmatch(r"10\.\d{4,9}/\S+", doi), (key, doi)
+        assert "doi.org/" not in url, f"{key}: put the DOI in the doi field"
+
+
+def test_every_cited_key_exists():
+    entries = _bibliography()
+    book = paths.project_root() / "book"
+    unknown = {
+        (page.name, key)
+        for page in sorted(book.glob("*.md"))
+        for key in _cited_keys(page.read_text(encoding="utf-8"))
+        if key not in entries
+    }
+    assert not unknown, sorted(unknown)

@@ -79,6 +79,15 @@ def on_build_finished(app: Sphinx, exception) -> None:
     logger.info(f"[nkreport] MathJax copied to {target}")
 
 
+#: Switch to appendices: chapters lettered, and figures, tables, equations and code blocks
+#: numbered A.1, A.2, … (Sphinx's own numbering prints the chapter counter in arabic).
+APPENDIX_LATEX = "".join(
+    ["\\appendix\n"]
+    + [f"\\renewcommand{{\\the{counter}}}{{\\thechapter.\\arabic{{{counter}}}}}\n"
+       for counter in ("figure", "table", "equation", "literalblock")]
+)
+
+
 def latex_part_markup(toctrees: list[tuple[str | None, bool]]) -> list[str]:
     """LaTeX to put before each toctree given as (caption, numbered).
 
@@ -93,7 +102,7 @@ def latex_part_markup(toctrees: list[tuple[str | None, bool]]) -> list[str]:
         if numbered:
             seen_numbered = True
         elif seen_numbered and not in_appendix:
-            latex += "\\appendix\n"
+            latex += APPENDIX_LATEX
             in_appendix = True
         if caption:
             latex += "\\part{" + _latex_escape(caption) + "}\n"
@@ -111,6 +120,13 @@ def _latex_escape(text: str) -> str:
 def on_doctree_read(app: Sphinx, doctree: nodes.document) -> None:
     if app.env.docname != app.config.root_doc:
         return
+    # LaTeX drops the root page's title (it becomes the document's); give its text a heading
+    # of its own, in the contents and the running head, instead of running on after them
+    section = next(iter(doctree.findall(nodes.section)), None)
+    if section is not None and section.children and isinstance(section[0], nodes.title):
+        title = _latex_escape(section[0].astext())
+        section.insert(1, nodes.raw("", f"\\chapter*{{{title}}}\\addcontentsline{{toc}}{{chapter}}{{{title}}}"
+                                        f"\\markboth{{{title}}}{{{title}}}\n", format="latex"))
     toctrees = list(doctree.findall(addnodes.toctree))
     markup = latex_part_markup([(t.get("caption"), bool(t.get("numbered"))) for t in toctrees])
     for toctree, latex in zip(toctrees, markup):

@@ -117,10 +117,16 @@ class QuadratureResult:
     def predictive_mean(self) -> float:
         return float((self.weights * self.mean_new_given).sum())
 
+    def _cells(self):
+        """(mu, tau, weight) of the cells carrying posterior mass (> 1e-11), flattened."""
+        keep = self.weights > 1e-11
+        mu_index, tau_index = np.nonzero(keep)
+        return self.mu[mu_index], self.tau[tau_index], self.weights[keep]
+
     def predictive_cdf(self, risk) -> np.ndarray:
         logit = _special.logit(np.atleast_1d(np.asarray(risk, dtype=float)))
-        z = (logit[:, None, None] - self.mu[None, :, None]) / self.tau[None, None, :]
-        return (self.weights[None] * _special.ndtr(z)).sum(axis=(1, 2))
+        mu, tau, weight = self._cells()
+        return _special.ndtr((logit[:, None] - mu[None, :]) / tau[None, :]) @ weight
 
     def predictive_quantile(self, prob: float) -> float:
         root = _optimize.brentq(lambda logit: self.predictive_cdf(_special.expit(logit))[0] - prob, -30, 30, xtol=1e-10)
@@ -129,8 +135,9 @@ class QuadratureResult:
     def predictive_pdf(self, risk) -> np.ndarray:
         risk = np.atleast_1d(np.asarray(risk, dtype=float))
         logit = _special.logit(risk)
-        dens = _stats.norm.pdf((logit[:, None, None] - self.mu[None, :, None]) / self.tau[None, None, :]) / self.tau[None, None, :]
-        return (self.weights[None] * dens).sum(axis=(1, 2)) / (risk * (1 - risk))
+        mu, tau, weight = self._cells()
+        dens = np.exp(-0.5 * ((logit[:, None] - mu[None, :]) / tau[None, :]) ** 2) / (np.sqrt(2 * np.pi) * tau[None, :])
+        return (dens @ weight) / (risk * (1 - risk))
 
     def sample_predictive(self, size: int, rng: np.random.Generator) -> np.ndarray:
         """Draws of a new study's risk: a (mu, tau) cell by its posterior mass, then the risk."""
@@ -161,21 +168,28 @@ def map_quadrature(events, n, *, tau_scale: float = 1.0, mu_sd: float = 2.0) -> 
     return QuadratureResult(mu, tau, weights, mean_new)
 
 
-def predictive_count_pmf(events, n, new_n: int, *, tau_scale: float = 1.0, mu_sd: float = 2.0) -> np.ndarray:
-    """P(Y = k), k = 0..new_n, for the events of a new study of ``new_n`` patients under the
-    MAP prior (the prior predictive used by the Box check), by the same quadrature."""
-    quad = map_quadrature(events, n, tau_scale=tau_scale, mu_sd=mu_sd)
+@lru_cache(maxsize=32)
+def _count_grid(events: tuple[int, ...], n: tuple[int, ...], mu_sd: float, new_n: int) -> np.ndarray:
+    """P(Y = k | mu, tau) on the (mu, tau) grid for a new study of ``new_n`` patients."""
+    mu, tau, _, _ = _likelihood_grid(events, n, mu_sd)
     edges = QUADRATURE_ETA_EDGES
     eta = 0.5 * (edges[1:] + edges[:-1])
     count_lik = _stats.binom.pmf(np.arange(new_n + 1)[None, :], new_n, _special.expit(eta)[:, None])  # (cells, k)
-    pmf = np.zeros(new_n + 1)
-    for j, tau_j in enumerate(quad.tau):
-        column = quad.weights[:, j]
-        keep = column > 1e-14
-        if not keep.any():
-            continue
-        cell = np.diff(_special.ndtr((edges[None, :] - quad.mu[keep, None]) / tau_j), axis=1)
-        pmf += column[keep] @ (cell @ count_lik)
+    grid = np.empty((mu.size, tau.size, new_n + 1))
+    for j, tau_j in enumerate(tau):
+        cell = np.diff(_special.ndtr((edges[None, :] - mu[:, None]) / tau_j), axis=1)
+        grid[:, j, :] = cell @ count_lik
+    return grid
+
+
+def predictive_count_pmf(events, n, new_n: int, *, tau_scale: float = 1.0, mu_sd: float = 2.0) -> np.ndarray:
+    """P(Y = k), k = 0..new_n, for the events of a new study of ``new_n`` patients under the
+    MAP prior (the prior predictive used by the Box check), by the same quadrature. The
+    conditional grid does not depend on the scale of tau, so a sweep re-weights it."""
+    events_t = tuple(int(e) for e in np.asarray(events))
+    n_t = tuple(int(k) for k in np.asarray(n))
+    quad = map_quadrature(events_t, n_t, tau_scale=tau_scale, mu_sd=mu_sd)
+    pmf = np.tensordot(quad.weights, _count_grid(events_t, n_t, float(mu_sd), int(new_n)), axes=([0, 1], [0, 1]))
     return pmf / pmf.sum()
 
 

@@ -212,3 +212,119 @@ def assurance_curves(curves: dict[str, pd.DataFrame], alpha: float):
     ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
     return fig
+
+
+# --- MAP prior and updating (chapters 6-7) --------------------------------------------------
+
+def map_forest(summary: pd.DataFrame, trial: tuple[int, int] | None = None, outcome: str = "bsi"):
+    """Each earlier study's raw proportion (open marker, exact 95 % CI) and its shrunken estimate
+    under the MAP model (filled, 95 % CrI), the MAP prior for a new study, and the trial."""
+    rows = summary.reset_index(drop=True)
+    studies = rows[rows["n"].notna()]
+    fig, ax = plt.subplots(figsize=(7.5, 0.6 * len(rows) + 1.6))
+    y = np.arange(len(rows))[::-1].astype(float)
+    y_studies = y[studies.index]
+    low, high = clopper_pearson(studies["events"].astype(int), studies["n"].astype(int))
+    raw = studies["raw"].to_numpy(dtype=float)
+    ax.errorbar(raw, y_studies + 0.15, xerr=[raw - low, high - raw], fmt="o", mfc="white",
+                color=ROLE_COLOURS["earlier_treated"], capsize=3, label="observed (exact 95 % CI)")
+    mean = studies["mean"].to_numpy(dtype=float)
+    ax.errorbar(mean, y_studies - 0.15, xerr=[mean - studies["low"], studies["high"] - mean], fmt="o",
+                color=ROLE_COLOURS["earlier_treated"], capsize=3, label="shrunken estimate (95 % CrI)")
+    new = rows.iloc[-1]
+    ax.errorbar([new["mean"]], [y[-1]], xerr=[[new["mean"] - new["low"]], [new["high"] - new["mean"]]], fmt="D",
+                color="black", capsize=3, label="MAP prior for a new study (mean, 95 %)")
+    labels = [f"{s}  {int(e)}/{int(n)}" if pd.notna(n) else s for s, e, n in zip(rows["study"], rows["events"], rows["n"])]
+    if trial is not None:
+        events, n = trial
+        ax.axvline(events / n, color=ROLE_COLOURS["trial"], ls="--", lw=1.2, label=f"the trial, {events}/{n}")
+    ax.set_yticks(y, labels, fontsize=8)
+    ax.set_xlim(0, 1)
+    ax.set_xlabel(f"risk of {OUTCOME_LABELS[outcome]} under NK cells")
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def mixture_fit_figure(draws, mixture, reference_pdf, outcome: str = "bsi"):
+    """MCMC draws of the MAP prior (histogram), the exact density by quadrature, and the Beta
+    mixture approximation."""
+    fig, ax = plt.subplots(figsize=(7.0, 3.6))
+    upper = float(np.quantile(draws, 0.995))
+    grid = np.linspace(1e-4, upper, 400)
+    ax.hist(draws, bins=np.linspace(0, upper, 80), density=True, color="#d6e4f0", edgecolor="white", label="MCMC draws")
+    ax.plot(grid, reference_pdf(grid), color="black", lw=1.5, label="exact (quadrature)")
+    ax.plot(grid, mixture.pdf(grid), color=ROLE_COLOURS["earlier_treated"], lw=1.5, ls="--",
+            label=f"Beta mixture ({mixture.n_components} components)")
+    ax.set_xlabel(f"risk of {OUTCOME_LABELS[outcome]} in a new study under NK cells")
+    ax.set_ylabel("density")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def prior_posterior_figure(pairs: dict, trial: tuple[int, int], outcome: str = "bsi"):
+    """One panel per prior: prior (dashed) and posterior (solid) densities, with the trial's
+    likelihood (normalised, grey) for reference."""
+    events, n = trial
+    grid = np.linspace(0.0005, 0.9995, 800)
+    fig, axes = plt.subplots(1, len(pairs), figsize=(3.0 * len(pairs), 3.0), sharex=True, squeeze=False)
+    from scipy import stats as _stats
+
+    likelihood = _stats.beta.pdf(grid, events + 1, n - events + 1)
+    for ax, (name, (prior, post)) in zip(axes[0], pairs.items()):
+        ax.fill_between(grid, likelihood, color="#dddddd", label="trial likelihood")
+        ax.plot(grid, prior.pdf(grid), color=ROLE_COLOURS["earlier_treated"], ls="--", label="prior")
+        ax.plot(grid, post.pdf(grid), color=ROLE_COLOURS["trial"], label="posterior")
+        ax.set_title(name, fontsize=9)
+        ax.set_xlim(0, 0.8)
+        ax.set_ylim(0, max(12, float(np.max(post.pdf(grid))) * 1.1))
+        ax.set_xlabel(f"risk of {OUTCOME_LABELS[outcome]}", fontsize=8)
+    axes[0][0].set_ylabel("density")
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def robust_weight_figure(curves: dict[str, pd.DataFrame], chosen_weight: float):
+    """Posterior weight of the informative (MAP) part against the prior robust weight; the
+    diagonal is 'no update of the weights'."""
+    fig, ax = plt.subplots(figsize=(6.0, 4.0))
+    colours = [ROLE_COLOURS["trial"], ROLE_COLOURS["earlier_treated"], "#7f8c8d"]
+    for (name, curve), colour in zip(curves.items(), colours):
+        ax.plot(curve["robust_weight"], curve["posterior_informative_weight"], color=colour, label=name)
+    grid = np.linspace(0, 1, 11)
+    ax.plot(grid, 1 - grid, color="#999999", ls=":", lw=1, label="prior informative weight")
+    ax.axvline(chosen_weight, color="#555555", ls="--", lw=1)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("prior weight of the robust component")
+    ax.set_ylabel("posterior weight of the MAP (informative) part")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def power_prior_figure(sweep: pd.DataFrame, normalized: dict | None = None, trial: tuple[int, int] | None = None,
+                       outcome: str = "bsi"):
+    """Posterior mean and 95 % interval of the risk against the power-prior weight a0; the
+    normalized power prior's result (a0 estimated) is drawn at its posterior mean of a0."""
+    fig, ax = plt.subplots(figsize=(6.5, 4.0))
+    ax.fill_between(sweep["a0"], sweep["low"], sweep["high"], color="#d6e4f0", label="95 % interval")
+    ax.plot(sweep["a0"], sweep["posterior_mean"], color=ROLE_COLOURS["earlier_treated"], label="posterior mean")
+    if normalized is not None:
+        ax.errorbar([normalized["a0_mean"]], [normalized["mean"]],
+                    yerr=[[normalized["mean"] - normalized["low"]], [normalized["high"] - normalized["mean"]]],
+                    fmt="D", color="black", capsize=3, label="normalized power prior (a0 estimated)")
+    if trial is not None:
+        ax.axhline(trial[0] / trial[1], color=ROLE_COLOURS["trial"], ls="--", lw=1, label=f"the trial alone, {trial[0]}/{trial[1]}")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, max(0.6, float(sweep["high"].max()) + 0.05))
+    ax.set_xlabel("a0: weight given to the earlier NK-treated patients")
+    ax.set_ylabel(f"risk of {OUTCOME_LABELS[outcome]} under NK (posterior)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper right")
+    fig.tight_layout()
+    return fig

@@ -30,9 +30,11 @@ import arviz as az
 import numpy as np
 import pandas as pd
 import pymc as pm
+from scipy import stats
 
 from . import SEED
-from .checks import GateReport, assert_converged, crosscheck_predictive, map_quadrature, predictive_count_pmf
+from .checks import (GateReport, QuadratureResult, assert_converged, crosscheck_predictive, map_quadrature,
+                     predictive_count_pmf)
 
 #: Prior standard deviation of the mean log-odds (unit information for a binomial at 50 %).
 MU_SD = 2.0
@@ -45,6 +47,11 @@ SAMPLING = dict(draws=2500, tune=1000, chains=2, cores=2, target_accept=0.99, pr
                 compute_convergence_checks=False)
 #: Variables checked by the MCMC gate.
 GATED_VARS = ["mu", "tau", "theta", "theta_new"]
+
+
+def tau_prior_probability_above(value: float, tau_scale: float = TAU_SCALE) -> float:
+    """Prior probability that tau exceeds ``value`` under HalfNormal(tau_scale)."""
+    return float(stats.halfnorm.sf(value, scale=tau_scale))
 
 
 def seed_for(name: str) -> int:
@@ -161,3 +168,60 @@ def tau_sensitivity(studies: pd.DataFrame, scales=TAU_SCALES, *, trial: tuple[in
             row["box_p"] = float(pmf[pmf <= pmf[events] * (1 + 1e-9)].sum())
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- MAP prior, parametric form
+
+@dataclass
+class MapPrior:
+    """RBesT's order: the MAP fit, its parametric (Beta mixture) approximation and how close
+    the approximation is to the exact (quadrature) MAP prior. ``fit`` is None when the MAP
+    draws came from the quadrature rather than from MCMC."""
+
+    fit: MapFit | None
+    quadrature: "QuadratureResult"
+    mixture_fit: "priors.MixtureFit"
+    max_cdf_difference: float  # largest |F_mixture - F_quadrature|
+
+    @property
+    def mixture(self) -> "priors.BetaMixture":
+        return self.mixture_fit.mixture
+
+
+_MAP_PRIORS: dict[tuple, MapPrior] = {}
+#: Number of predictive draws taken from the quadrature when no MCMC fit is used.
+QUADRATURE_DRAWS = 5000
+
+
+def map_prior(cohorts: pd.DataFrame, outcome: str, role: str = "earlier_treated", *,
+              tau_scale: float = TAU_SCALE, max_components: int = 3, criterion: str = "bic",
+              method: str = "mcmc") -> MapPrior:
+    """Fit the MAP model to the ``role`` rows of ``outcome`` and approximate its predictive
+    draws by a Beta mixture (EM, components by ``criterion``). ``method='mcmc'`` samples the
+    PyMC model (gated, and checked against quadrature); ``method='quadrature'`` draws from the
+    deterministic posterior of the same model (seeded). Cached per process."""
+    from . import priors
+
+    if method not in ("mcmc", "quadrature"):
+        raise ValueError("method must be 'mcmc' or 'quadrature'")
+    studies = earlier_studies(cohorts, outcome, role)
+    name = f"map_{outcome}_{role}"
+    key = (name, tuple(studies["events"]), tuple(studies["n"]), tau_scale, max_components, criterion, method)
+    if key not in _MAP_PRIORS:
+        quad = map_quadrature(studies["events"], studies["n"], tau_scale=tau_scale)
+        if method == "mcmc":
+            fit = fit_map(studies, name, tau_scale=tau_scale)
+            draws = fit.predictive_draws
+        else:
+            fit = None
+            draws = quad.sample_predictive(QUADRATURE_DRAWS, np.random.default_rng(seed_for(name)))
+        mixture_fit = priors.fit_beta_mixture(draws, max_components=max_components, criterion=criterion)
+        error = priors.max_cdf_difference(mixture_fit.mixture, quad.predictive_cdf)
+        _MAP_PRIORS[key] = MapPrior(fit, quad, mixture_fit, error)
+    return _MAP_PRIORS[key]
+
+
+def pooled_rate(cohorts: pd.DataFrame, outcome: str, role: str) -> tuple[int, int]:
+    """Total events and patients of one role and outcome (a simple pooled proportion)."""
+    rows = earlier_studies(cohorts, outcome, role)
+    return int(rows["events"].sum()), int(rows["n"].sum())

@@ -211,3 +211,103 @@ def assurance_table(curves: dict[str, pd.DataFrame]) -> pd.DataFrame:
     for name, curve in curves.items():
         out[name] = [f"{a:.2f}" for a in curve["assurance"]]
     return out
+
+
+# --- MAP prior and updating (chapters 6-7) --------------------------------------------------
+
+def map_summary_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """Raw and shrunken estimates per earlier study, and the MAP prior for a new study."""
+    return pd.DataFrame({
+        "study": summary["study"],
+        "events/n": [f"{int(e)}/{int(n)}" if pd.notna(n) else "" for e, n in zip(summary["events"], summary["n"])],
+        "observed": [fmt_percent(r) if pd.notna(r) else "" for r in summary["raw"]],
+        "model mean (95 % CrI)": [f"{fmt_percent(m)} ({fmt_interval(lo, hi)})"
+                                  for m, lo, hi in zip(summary["mean"], summary["low"], summary["high"])],
+    })
+
+
+def mixture_components_table(mixture) -> pd.DataFrame:
+    """The components of a Beta mixture: weight, a, b, mean and a + b."""
+    frame = mixture.table()
+    return pd.DataFrame({
+        "component": frame["component"],
+        "weight": [f"{w:.3f}" for w in frame["weight"]],
+        "a": [f"{a:.2f}" for a in frame["a"]],
+        "b": [f"{b:.2f}" for b in frame["b"]],
+        "mean": [fmt_percent(m) for m in frame["mean"]],
+        "a + b": [f"{s:.1f}" for s in frame["a + b"]],
+    })
+
+
+def mixture_candidates_table(candidates: pd.DataFrame) -> pd.DataFrame:
+    """EM fits with 1, 2, ... components: log-likelihood, AIC, BIC, largest CDF difference."""
+    return pd.DataFrame({
+        "components": candidates["components"],
+        "log-likelihood": [f"{v:.1f}" for v in candidates["log_likelihood"]],
+        "AIC": [f"{v:.1f}" for v in candidates["aic"]],
+        "BIC": [f"{v:.1f}" for v in candidates["bic"]],
+        "largest CDF difference to the draws": [f"{v:.4f}" for v in candidates["max_cdf_difference"]],
+        "chosen": ["yes" if c else "" for c in candidates["chosen"]],
+    })
+
+
+def ess_display_table(table: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({
+        "prior": table["prior"],
+        "ELIR": [f"{v:.1f}" for v in table["elir"]],
+        "moment": [f"{v:.1f}" for v in table["moment"]],
+        "Morita": [f"{v:.1f}" for v in table["morita"]],
+    })
+
+
+def tau_sensitivity_table(table: pd.DataFrame) -> pd.DataFrame:
+    """MAP prior for each half-normal scale of tau (quadrature)."""
+    out = pd.DataFrame({
+        "scale of tau": [f"{s:g}" for s in table["tau_scale"]],
+        "posterior mean of tau": [f"{v:.2f}" for v in table["tau_mean"]],
+        "MAP prior mean": [fmt_percent(v) for v in table["mean"]],
+        "median": [fmt_percent(v) for v in table["median"]],
+        "95 % interval": [fmt_interval(lo, hi) for lo, hi in zip(table["low"], table["high"])],
+    })
+    if "box_p" in table:
+        out["Box p for the trial"] = [f"{v:.3f}" for v in table["box_p"]]
+    return out
+
+
+def crosscheck_table(table: pd.DataFrame) -> pd.DataFrame:
+    """MCMC against quadrature for the MAP prior's mean and quantiles."""
+    return pd.DataFrame({
+        "statistic": table["statistic"],
+        "MCMC": [f"{v:.4f}" for v in table["mcmc"]],
+        "quadrature": [f"{v:.4f}" for v in table["quadrature"]],
+        "MCSE": [f"{v:.4f}" for v in table["mcse"]],
+        "difference / MCSE": [f"{v:.2f}" for v in table["z"]],
+    })
+
+
+def update_display_table(table: pd.DataFrame, threshold_label: str | None = None) -> pd.DataFrame:
+    """Each prior and its posterior after the trial."""
+    out = pd.DataFrame({
+        "prior": table["prior"],
+        "prior mean": [fmt_percent(v) for v in table["prior_mean"]],
+        "prior ESS (ELIR)": [f"{v:.1f}" for v in table["prior_ess"]],
+        "posterior mean (95 % CrI)": [f"{fmt_percent(m)} ({fmt_interval(lo, hi)})"
+                                      for m, lo, hi in zip(table["posterior_mean"], table["low"], table["high"])],
+        "informative weight, prior → posterior": [
+            "" if abs(p - 1) < 1e-12 and abs(q - 1) < 1e-12 else f"{p:.2f} → {q:.2f}"
+            for p, q in zip(table["prior_informative_weight"], table["posterior_informative_weight"])],
+    })
+    if "p_below_threshold" in table and threshold_label:
+        out[threshold_label] = [f"{v:.3f}" for v in table["p_below_threshold"]]
+    return out
+
+
+def casemix_display_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Expected risk without NK in the trial's case mix: rows = historical source, columns =
+    assumed ABO-incompatible share in the historical population."""
+    wide = table.pivot(index="historical", columns="historical_share", values="expected_risk")
+    rates = table.drop_duplicates("historical").set_index("historical")["historical_rate"]
+    out = pd.DataFrame({"historical rate (source)": [f"{fmt_percent(rates[h])} ({h})" for h in wide.index]})
+    for share in wide.columns:
+        out[f"share {fmt_percent(share, 0)}"] = [fmt_percent(v) for v in wide[share]]
+    return out

@@ -70,3 +70,25 @@ def test_bsi_map_fit_is_gated_cached_and_agrees_with_quadrature(bsi_studies):
     assert ((studies["mean"] - pooled).abs() <= (studies["raw"] - pooled).abs() + 0.02).all()
     new = summary.iloc[-1]
     assert new["high"] - new["low"] > (studies["high"] - studies["low"]).max()
+
+
+def test_quadrature_map_prior_is_deterministic_and_close():
+    cohorts = data.load_cohorts()
+    first = models.map_prior(cohorts, "rejection", method="quadrature")
+    assert first.fit is None
+    assert first.max_cdf_difference < 0.03
+    models._MAP_PRIORS.clear()
+    second = models.map_prior(cohorts, "rejection", method="quadrature")
+    assert second is not first and second.mixture == first.mixture
+    with pytest.raises(ValueError):
+        models.map_prior(cohorts, "rejection", method="guess")
+
+
+def test_box_p_sweep_uses_the_count_pmf(bsi_studies):
+    table = models.tau_sensitivity(bsi_studies, scales=(0.25, 1.0), trial=(6, 19))
+    from nkreport import checks
+
+    pmf = checks.predictive_count_pmf(bsi_studies["events"], bsi_studies["n"], 19, tau_scale=0.25)
+    assert table.loc[0, "box_p"] == pytest.approx(pmf[pmf <= pmf[6]].sum())
+    # confident borrowing (small tau) makes the trial more surprising
+    assert table.loc[0, "box_p"] < table.loc[1, "box_p"]

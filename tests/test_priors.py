@@ -111,6 +111,13 @@ def test_ess_of_a_beta_is_a_plus_b(a, b):
     assert abs(priors.ess_morita(beta) - (a + b)) <= (a + b) / priors.MORITA_C + 1e-9
 
 
+def test_elir_near_and_at_the_boundary():
+    # a shape just above 1 puts the a-side information far out in the tail (closed-form tail)
+    assert priors.ess_elir(BetaMixture.beta(1.0001, 60.0)) == pytest.approx(61.0001, rel=1e-6)
+    # at a = 1 the a-side term vanishes: ELIR = (b - 1) E[θ/(1-θ)] = a = 1 (a jump, not a + b)
+    assert priors.ess_elir(BetaMixture.beta(1.0, 60.0)) == pytest.approx(1.0, rel=1e-6)
+
+
 def test_elir_information_against_finite_differences():
     x = np.array([0.03, 0.1, 0.4, 0.8])
     h = 1e-5
@@ -248,3 +255,16 @@ def test_casemix_reads_the_data():
 
     assert casemix.trial_abo_share(data.load_baseline()) == (6, 19)
     assert casemix.abo_odds_ratio(data.load_risk_factors()) == pytest.approx(2.87)
+
+
+def test_update_table_against_closed_forms():
+    table = priors.update_table({"uniform": BetaMixture.beta(1, 1, "uniform"),
+                                 "robust": priors.robustify(MIX, 0.2)}, 6, 19, threshold=0.3)
+    uniform = table.iloc[0]
+    assert uniform["posterior_mean"] == pytest.approx(7 / 21)
+    assert uniform["p_below_threshold"] == pytest.approx(stats.beta.cdf(0.3, 7, 14))
+    # ELIR counts curvature: the flat Beta(1, 1) has none (the a + b convention would say 2)
+    assert uniform["prior_ess"] == pytest.approx(0.0, abs=1e-9)
+    assert table.iloc[1]["prior_informative_weight"] == pytest.approx(0.8)
+    conflict = priors.update_table({"robust": priors.robustify(MIX, 0.2)}, 12, 19)
+    assert conflict.iloc[0]["posterior_informative_weight"] < 0.8

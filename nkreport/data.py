@@ -440,9 +440,13 @@ def load_risk_factors(data_dir: Path | None = None) -> pd.DataFrame:
 
 
 def validate_all(data_dir: Path | None = None, bib_path: Path | None = None) -> list[Problem]:
-    """Every problem in every data file, including the checks across files."""
+    """Every problem in every data file, including the checks across files.
+
+    Patient-level files (``data_dir/simulated/*.csv``) are checked as such, never read as cohorts.
+    """
     data_dir = data_dir or paths.data_dir()
     cohorts, problems = validate_cohorts(data_dir, bib_path)
+    problems += validate_patient_level(data_dir)
     design = baseline = None
     for loader in (load_trial_design_table, load_baseline, load_risk_factors):
         try:
@@ -478,6 +482,21 @@ def validate_all(data_dir: Path | None = None, bib_path: Path | None = None) -> 
                 problems.append(Problem(row.file, int(row.line), "n", f"is {row.n} but the trial infused {infused}", "baseline rows describe the infused patients"))
             if row.count is not pd.NA and row.count > row.n:
                 problems.append(Problem(row.file, int(row.line), "count", f"{row.count} exceeds n = {row.n}", "a category cannot hold more patients than n"))
+    return problems
+
+
+def validate_patient_level(data_dir: Path | None = None) -> list[Problem]:
+    """Every problem in the patient-level files (``data_dir/simulated/*.csv`` and their sidecars)."""
+    from . import ipd
+
+    data_dir = data_dir or paths.data_dir()
+    problems = []
+    for path in sorted((data_dir / "simulated").glob("*.csv")):
+        try:
+            ipd.read_ipd_sidecar(path)
+            ipd.read_ipd(path)
+        except DataValidationError as err:
+            problems += err.problems
     return problems
 
 

@@ -369,10 +369,18 @@ def test_validate_path_one_file(world):
 
 
 def test_simulated_folder_is_not_read_as_cohorts(world):
-    folder = world[0] / "simulated"
-    folder.mkdir(exist_ok=True)
-    (folder / "anything.csv").write_text("not,a,cohort\n1,2,3\n")
-    assert problems_of(world) == []
+    table = data.load_cohorts(world[0], use=None, bib_path=world[1])
+    assert table["file"].str.contains("/cohorts/").all()
+    assert data.validate_cohorts(world[0], world[1])[1] == []
+
+
+def test_patient_level_file_checked_as_such(world):
+    path = world[0] / "simulated" / "SIMULATED_ipd_example.csv"
+    lines = path.read_text().splitlines()
+    lines[1] = "SIM001,95,,90"
+    path.write_text("\n".join(lines) + "\n")
+    problem = only(problems_of(world), file="simulated/SIMULATED_ipd_example.csv", line=2, field="days_to_bsi")
+    assert "after end_of_followup" in problem.message
 
 
 # ----------------------------------------------------------------------- property-based

@@ -184,3 +184,27 @@ def test_shipped_simulated_example():
 def test_simulation_is_reproducible():
     pd.testing.assert_frame_equal(ipd.simulate_ipd(seed=5), ipd.simulate_ipd(seed=5))
     assert not ipd.simulate_ipd(seed=5).equals(ipd.simulate_ipd(seed=6))
+
+
+# ----------------------------------------------------------------------- property-based
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+day = st.one_of(st.just(""), st.integers(-3, 4000).map(str), st.sampled_from(["NA", "1.5", "x"]))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(raw=st.binary(max_size=300) | st.lists(st.tuples(st.text("PSIM0123", min_size=0, max_size=4), day, day, day), max_size=6).map(
+    lambda rows: (HEADER + "".join(f"{p},{b},{d},{e}\n" for p, b, d, e in rows)).encode()))
+def test_fuzz_reader(tmp_path, raw):
+    path = tmp_path / "fuzz_ipd.csv"
+    path.write_bytes(raw)
+    try:
+        frame = ipd.read_ipd(path)
+    except DataValidationError as err:
+        assert err.problems and all(". Fix: " in str(p) for p in err.problems)
+    else:  # whatever loads is analysable
+        assert (frame["end_of_followup"] >= 0).all()
+        ipd.summarise(frame, 30)
+        ipd.cumulative_incidence(frame)

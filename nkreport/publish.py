@@ -185,12 +185,19 @@ def latex_colspec(widths: list[int]) -> str:
     )
 
 
+def _chunks(piece: str, size: int = 16) -> list[str]:
+    """Split a run longer than ``LATEX_WORD_CAP`` with no break point (a hash) every ``size``."""
+    if len(piece) <= LATEX_WORD_CAP or any(c.isspace() for c in piece):
+        return [piece]
+    return [piece[i:i + size] for i in range(0, len(piece), size)]
+
+
 def _allow_breaks_in_long_words(table: nodes.table) -> None:
     """Let DOIs, URLs and other long tokens in table cells break after / . : _ -."""
     for text in list(table.findall(nodes.Text)):
         if not any(len(word) > LATEX_WORD_CAP for word in text.split()):
             continue
-        pieces = _BREAKABLE.split(str(text))
+        pieces = [chunk for piece in _BREAKABLE.split(str(text)) for chunk in _chunks(piece)]
         replacement: list[nodes.Node] = []
         for i, piece in enumerate(pieces):
             if i:

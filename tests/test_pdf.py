@@ -205,3 +205,14 @@ def test_fonts_are_embedded(pdf_text):
     assert rows
     not_embedded = [row[0] for row in rows if "no" in row[-5:-4]]
     assert not not_embedded, not_embedded
+
+
+@pytest.mark.book
+def test_nothing_runs_far_into_the_margin(pdf_text):
+    """No line sticks out of the text block by more than a few characters (TeX's overfull boxes):
+    such overflows come from unbreakable content (a runaway number, math parsed as text)."""
+    log = (LATEX / "nkreport.log").read_text(encoding="utf-8", errors="replace")
+    overflows = [(float(points), context.strip()[:160]) for points, context in
+                 re.findall(r"Overfull \\hbox \(([\d.]+)pt too wide\)[^\n]*\n([^\n]*\n[^\n]*)", log)]
+    severe = [item for item in overflows if item[0] > 60]
+    assert not severe, severe[:5]

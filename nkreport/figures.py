@@ -242,7 +242,7 @@ def map_forest(summary: pd.DataFrame, trial: tuple[int, int] | None = None, outc
     ax.set_xlim(0, 1)
     ax.set_xlabel(f"risk of {OUTCOME_LABELS[outcome]} under NK cells")
     ax.grid(axis="x", alpha=0.3)
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="upper right")
     fig.tight_layout()
     return fig
 
@@ -279,7 +279,9 @@ def prior_posterior_figure(pairs: dict, trial: tuple[int, int], outcome: str = "
         ax.plot(grid, post.pdf(grid), color=ROLE_COLOURS["trial"], label="posterior")
         ax.set_title(name, fontsize=9)
         ax.set_xlim(0, 0.8)
-        ax.set_ylim(0, max(12, float(np.max(post.pdf(grid))) * 1.1))
+        inner = grid > 0.01
+        top = max(float(np.max(post.pdf(grid))), float(np.max(prior.pdf(grid[inner]))), float(likelihood.max()))
+        ax.set_ylim(0, 1.15 * top)
         ax.set_xlabel(f"risk of {OUTCOME_LABELS[outcome]}", fontsize=8)
     axes[0][0].set_ylabel("density")
     axes[0][0].legend(fontsize=7)
@@ -319,7 +321,7 @@ def power_prior_figure(sweep: pd.DataFrame, normalized: dict | None = None, tria
                     yerr=[[normalized["mean"] - normalized["low"]], [normalized["high"] - normalized["mean"]]],
                     fmt="D", color="black", capsize=3, label="normalized power prior (a0 estimated)")
     if trial is not None:
-        ax.axhline(trial[0] / trial[1], color=ROLE_COLOURS["trial"], ls="--", lw=1, label=f"the trial alone, {trial[0]}/{trial[1]}")
+        ax.axhline(trial[0] / trial[1], color=ROLE_COLOURS["trial"], ls="--", lw=1, label=f"observed in the trial, {trial[0]}/{trial[1]}")
     ax.set_xlim(0, 1)
     ax.set_ylim(0, max(0.6, float(sweep["high"].max()) + 0.05))
     ax.set_xlabel("a0: weight given to the earlier NK-treated patients")

@@ -18,13 +18,20 @@ different windows and designs. The sensitivity to the scale is computed by quadr
 (:func:`nkreport.checks.map_quadrature`), which re-weights one likelihood grid, so no model is
 recompiled; the PyMC model also holds the scale in ``pm.Data`` so it can be re-set in place.
 
-Every fit passes :func:`nkreport.checks.assert_converged`; fits are cached per process.
+Every fit passes :func:`nkreport.checks.assert_converged`; fits are cached per process, and
+their draws are stored between processes (see :func:`_stored_fit_path`) so that two chapters
+using the same fit sample it once.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import tempfile
 import zlib
 from dataclasses import dataclass
+from pathlib import Path
 
 import arviz as az
 import numpy as np
@@ -124,6 +131,23 @@ class MapFit:
 
 
 _CACHE: dict[tuple, MapFit] = {}
+#: Environment variable naming the folder of stored fits ("off" disables storing).
+FIT_STORE_ENV = "NKREPORT_FIT_CACHE"
+
+
+def _stored_fit_path(key: tuple) -> Path | None:
+    """Where a fit's draws are stored between processes (chapters run in separate kernels):
+    keyed by the data, settings, seed, this module's source and the library versions, so a
+    change to any of them samples afresh. Sampling is seeded, so a stored fit equals a new one."""
+    folder = os.environ.get(FIT_STORE_ENV, str(Path(tempfile.gettempdir()) / "nkreport-fits"))
+    if folder.lower() == "off":
+        return None
+    import pytensor
+
+    fingerprint = json.dumps([repr(key), seed_for(key[0]), Path(__file__).read_text(encoding="utf-8"),
+                              pm.__version__, pytensor.__version__, np.__version__, az.__version__])
+    return Path(folder) / f"{key[0]}-{hashlib.sha256(fingerprint.encode()).hexdigest()[:20]}.nc"
+
 
 
 def fit_map(studies: pd.DataFrame, name: str, *, tau_scale: float = TAU_SCALE, mu_sd: float = MU_SD,
@@ -136,9 +160,19 @@ def fit_map(studies: pd.DataFrame, name: str, *, tau_scale: float = TAU_SCALE, m
     key = (name, events, n, float(tau_scale), float(mu_sd), tuple(sorted(settings.items())))
     if key in _CACHE:
         return _CACHE[key]
-    model = build_map_model(events, n, tau_scale=tau_scale, mu_sd=mu_sd)
-    with model:
-        idata = pm.sample(random_seed=seed_for(name), **settings)
+    stored = _stored_fit_path(key)
+    if stored is not None and stored.exists():
+        idata = az.from_netcdf(stored)
+        idata.load()
+    else:
+        model = build_map_model(events, n, tau_scale=tau_scale, mu_sd=mu_sd)
+        with model:
+            idata = pm.sample(random_seed=seed_for(name), **settings)
+        if stored is not None:
+            stored.parent.mkdir(parents=True, exist_ok=True)
+            partial = stored.with_suffix(f".{os.getpid()}.tmp")
+            idata.to_netcdf(partial)
+            os.replace(partial, stored)
     gate = assert_converged(idata, name, var_names=GATED_VARS)
     quadrature = map_quadrature(events, n, tau_scale=tau_scale, mu_sd=mu_sd)
     crosscheck = crosscheck_predictive(np.asarray(idata.posterior["theta_new"]), quadrature, model=name)

@@ -223,7 +223,7 @@ def _moment_beta(mean: float, var: float) -> tuple[float, float]:
 MIN_SHAPE = 1.0
 
 
-def fit_beta_mixture_em(samples, components: int, *, min_shape: float = MIN_SHAPE, max_iter: int = 200,
+def fit_beta_mixture_em(samples, components: int, *, min_shape: float = MIN_SHAPE, max_iter: int = 60,
                         tol: float = 1e-8) -> tuple[BetaMixture, float]:
     """Maximum-likelihood Beta mixture with ``components`` components, by EM.
 
@@ -357,7 +357,12 @@ def ess_elir(mix: BetaMixture) -> float:
     """Expected local-information-ratio ESS (Neuenschwander et al. 2020):
     E_prior[ i_prior(θ) / i_F(θ) ] with i_F(θ) = 1/(θ(1-θ)) the binomial Fisher information and
     i_prior = -d²/dθ² log prior. Integrated on the logit scale, where the integrand is bounded
-    (on the θ scale it has integrable singularities at 0 and 1 when a shape is near 1)."""
+    (on the θ scale it has integrable singularities at 0 and 1 when a shape is near 1).
+
+    If a component has a shape below 1 its density is unbounded and the expected information
+    ratio diverges: the ELIR ESS is then undefined and NaN is returned."""
+    if min(mix.a) < 1 or min(mix.b) < 1:
+        return float("nan")
     value = error = 0.0
     for low, high in zip(_ELIR_EDGES[:-1], _ELIR_EDGES[1:]):
         part, part_error = integrate.quad(lambda u: _elir_integrand(mix, u), low, high, limit=200,

@@ -290,7 +290,7 @@ def update_display_table(table: pd.DataFrame, threshold_label: str | None = None
     out = pd.DataFrame({
         "prior": table["prior"],
         "prior mean": [fmt_percent(v) for v in table["prior_mean"]],
-        "prior ESS (ELIR)": [f"{v:.1f}" for v in table["prior_ess"]],
+        "prior ESS (ELIR)": ["undefined" if pd.isna(v) else f"{v:.1f}" for v in table["prior_ess"]],
         "posterior mean (95 % CrI)": [f"{fmt_percent(m)} ({fmt_interval(lo, hi)})"
                                       for m, lo, hi in zip(table["posterior_mean"], table["low"], table["high"])],
         "informative weight, prior → posterior": [

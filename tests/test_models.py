@@ -92,3 +92,19 @@ def test_box_p_sweep_uses_the_count_pmf(bsi_studies):
     assert table.loc[0, "box_p"] == pytest.approx(pmf[pmf <= pmf[6]].sum())
     # confident borrowing (small tau) makes the trial more surprising
     assert table.loc[0, "box_p"] < table.loc[1, "box_p"]
+
+
+@pytest.mark.slow
+def test_stored_fit_is_reused_across_processes_and_identical(bsi_studies, tmp_path, monkeypatch):
+    monkeypatch.setenv(models.FIT_STORE_ENV, str(tmp_path))
+    models.clear_cache()
+    sampled = models.fit_map(bsi_studies, "map_bsi")
+    assert len(list(tmp_path.glob("map_bsi-*.nc"))) == 1
+    models.clear_cache()  # as in a new kernel
+    loaded = models.fit_map(bsi_studies, "map_bsi")
+    assert loaded is not sampled
+    np.testing.assert_array_equal(np.asarray(loaded.idata.posterior["theta_new"]),
+                                  np.asarray(sampled.idata.posterior["theta_new"]))
+    assert loaded.gate == sampled.gate
+    monkeypatch.setenv(models.FIT_STORE_ENV, "off")
+    assert models._stored_fit_path(("map_bsi",)) is None

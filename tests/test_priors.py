@@ -118,6 +118,11 @@ def test_elir_near_and_at_the_boundary():
     assert priors.ess_elir(BetaMixture.beta(1.0, 60.0)) == pytest.approx(1.0, rel=1e-6)
 
 
+def test_elir_undefined_below_shape_one():
+    assert np.isnan(priors.ess_elir(priors.unit_information_beta(0.2)))
+    assert np.isnan(priors.ess_elir(priors.robustify(MIX, 0.2, priors.unit_information_beta(0.2))))
+
+
 def test_elir_information_against_finite_differences():
     x = np.array([0.03, 0.1, 0.4, 0.8])
     h = 1e-5

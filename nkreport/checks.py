@@ -173,28 +173,47 @@ def map_quadrature(events, n, *, tau_scale: float = 1.0, mu_sd: float = 2.0) -> 
 
 
 @lru_cache(maxsize=32)
-def _count_grid(events: tuple[int, ...], n: tuple[int, ...], mu_sd: float, new_n: int) -> np.ndarray:
-    """P(Y = k | mu, tau) on the (mu, tau) grid for a new study of ``new_n`` patients."""
+def _count_grid(events: tuple[int, ...], n: tuple[int, ...], mu_sd: float, new_n: int) -> tuple[np.ndarray, np.ndarray]:
+    """P(Y = k | mu, tau) and E[theta_new 1{Y = k} | mu, tau] on the (mu, tau) grid, for a new
+    study of ``new_n`` patients."""
     mu, tau, _, _ = _likelihood_grid(events, n, mu_sd)
     edges = QUADRATURE_ETA_EDGES
     eta = 0.5 * (edges[1:] + edges[:-1])
     count_lik = _stats.binom.pmf(np.arange(new_n + 1)[None, :], new_n, _special.expit(eta)[:, None])  # (cells, k)
-    grid = np.empty((mu.size, tau.size, new_n + 1))
+    risk_count_lik = _special.expit(eta)[:, None] * count_lik
+    probability = np.empty((mu.size, tau.size, new_n + 1))
+    risk_moment = np.empty_like(probability)
     for j, tau_j in enumerate(tau):
         cell = np.diff(_special.ndtr((edges[None, :] - mu[:, None]) / tau_j), axis=1)
-        grid[:, j, :] = cell @ count_lik
-    return grid
+        probability[:, j, :] = cell @ count_lik
+        risk_moment[:, j, :] = cell @ risk_count_lik
+    return probability, risk_moment
+
+
+def _count_arrays(events, n, new_n, tau_scale, mu_sd):
+    events_t = tuple(int(e) for e in np.asarray(events))
+    n_t = tuple(int(k) for k in np.asarray(n))
+    quad = map_quadrature(events_t, n_t, tau_scale=tau_scale, mu_sd=mu_sd)
+    probability, risk_moment = _count_grid(events_t, n_t, float(mu_sd), int(new_n))
+    return quad, probability, risk_moment
 
 
 def predictive_count_pmf(events, n, new_n: int, *, tau_scale: float = 1.0, mu_sd: float = 2.0) -> np.ndarray:
     """P(Y = k), k = 0..new_n, for the events of a new study of ``new_n`` patients under the
     MAP prior (the prior predictive used by the Box check), by the same quadrature. The
     conditional grid does not depend on the scale of tau, so a sweep re-weights it."""
-    events_t = tuple(int(e) for e in np.asarray(events))
-    n_t = tuple(int(k) for k in np.asarray(n))
-    quad = map_quadrature(events_t, n_t, tau_scale=tau_scale, mu_sd=mu_sd)
-    pmf = np.tensordot(quad.weights, _count_grid(events_t, n_t, float(mu_sd), int(new_n)), axes=([0, 1], [0, 1]))
+    quad, probability, _ = _count_arrays(events, n, new_n, tau_scale, mu_sd)
+    pmf = np.tensordot(quad.weights, probability, axes=([0, 1], [0, 1]))
     return pmf / pmf.sum()
+
+
+def map_posterior_mean(events, n, new_events: int, new_n: int, *, tau_scale: float = 1.0,
+                       mu_sd: float = 2.0) -> float:
+    """Posterior mean of the new study's risk after observing ``new_events`` of ``new_n``, under
+    the exact (not mixture-approximated, not robustified) MAP prior."""
+    quad, probability, risk_moment = _count_arrays(events, n, new_n, tau_scale, mu_sd)
+    numerator = float((quad.weights * risk_moment[:, :, new_events]).sum())
+    return numerator / float((quad.weights * probability[:, :, new_events]).sum())
 
 
 #: Predictive summaries compared between MCMC and quadrature.

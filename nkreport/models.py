@@ -40,8 +40,8 @@ import pymc as pm
 from scipy import stats
 
 from . import SEED
-from .checks import (GateReport, QuadratureResult, assert_converged, crosscheck_predictive, map_quadrature,
-                     predictive_count_pmf)
+from .checks import (GateReport, QuadratureResult, assert_converged, crosscheck_predictive, map_posterior_mean,
+                     map_quadrature, predictive_count_pmf)
 
 #: Prior standard deviation of the mean log-odds (unit information for a binomial at 50 %).
 MU_SD = 2.0
@@ -189,7 +189,8 @@ def tau_sensitivity(studies: pd.DataFrame, scales=TAU_SCALES, *, trial: tuple[in
                     mu_sd: float = MU_SD) -> pd.DataFrame:
     """For each prior scale of tau, by quadrature (one likelihood grid, re-weighted; nothing is
     recompiled): the posterior mean of tau, the MAP prior's mean, median and 95 % interval and,
-    if ``trial=(events, n)`` is given, the Box prior-predictive p-value of the trial's count."""
+    if ``trial=(events, n)`` is given, the Box prior-predictive p-value of the trial's count and
+    the posterior mean of the trial's risk under the (exact, non-robust) MAP prior."""
     rows = []
     for scale in scales:
         quad = map_quadrature(studies["events"], studies["n"], tau_scale=scale, mu_sd=mu_sd)
@@ -200,6 +201,8 @@ def tau_sensitivity(studies: pd.DataFrame, scales=TAU_SCALES, *, trial: tuple[in
             events, n = trial
             pmf = predictive_count_pmf(studies["events"], studies["n"], n, tau_scale=scale, mu_sd=mu_sd)
             row["box_p"] = float(pmf[pmf <= pmf[events] * (1 + 1e-9)].sum())
+            row["posterior_mean"] = map_posterior_mean(studies["events"], studies["n"], events, n,
+                                                       tau_scale=scale, mu_sd=mu_sd)
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -271,6 +271,8 @@ def tau_sensitivity_table(table: pd.DataFrame) -> pd.DataFrame:
     })
     if "box_p" in table:
         out["Box p for the trial"] = [f"{v:.3f}" for v in table["box_p"]]
+    if "posterior_mean" in table:
+        out["posterior mean after the trial"] = [fmt_percent(v) for v in table["posterior_mean"]]
     return out
 
 

@@ -99,3 +99,10 @@ def test_predictive_density_integrates_to_one_and_matches_the_mean():
     mean = integrate.quad(lambda x: x * pdf(x), 0, 1, limit=200, points=[0.01, 0.1, 0.5])[0]
     assert mean == pytest.approx(quad.predictive_mean, abs=5e-4)
     assert quad.predictive_cdf(0.3)[0] == pytest.approx(integrate.quad(pdf, 0, 0.3, limit=200, points=[0.01, 0.1])[0], abs=2e-3)
+
+
+def test_map_posterior_mean_against_importance_sampling():
+    theta_new, weight = _prior_importance_sampling(EVENTS, N, 1.0, size=1_000_000, seed=8)
+    trial_weight = weight * stats.binom.pmf(6, 19, theta_new)
+    reference = np.sum(trial_weight * theta_new) / np.sum(trial_weight)
+    assert checks.map_posterior_mean(EVENTS, N, 6, 19) == pytest.approx(reference, abs=0.004)

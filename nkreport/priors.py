@@ -437,7 +437,7 @@ def robustify(informative: BetaMixture, weight: float, robust: BetaMixture = ROB
     return mixture(informative, robust, weights=(1 - weight, weight))
 
 
-def informative_weight(mix: BetaMixture, robust_label_prefix: str = ("robust", "unit-information")) -> float:
+def informative_weight(mix: BetaMixture, robust_label_prefix: tuple[str, ...] = ("robust", "unit-information")) -> float:
     """Total weight of the components that are not the robust one."""
     return float(sum(w for w, label in zip(mix.weights, mix.labels) if not label.startswith(robust_label_prefix)))
 
@@ -573,5 +573,28 @@ def update_table(prior_set: dict[str, BetaMixture], events: int, n: int, thresho
                "posterior_informative_weight": informative_weight(post)}
         if threshold is not None:
             row["p_below_threshold"] = float(post.cdf(threshold))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- operating characteristics
+
+def success_counts(prior: BetaMixture, n: int, threshold: float, level: float = 0.95) -> np.ndarray:
+    """For y = 0..n events, whether the posterior gives P(risk < threshold | y) >= level."""
+    return np.array([prior.posterior(y, n).cdf(threshold) >= level for y in range(n + 1)])
+
+
+def operating_characteristics(prior_set: dict[str, BetaMixture], n: int, threshold: float, true_risks,
+                              level: float = 0.95) -> pd.DataFrame:
+    """Probability of declaring the risk below ``threshold`` (posterior probability >= level)
+    in a trial of ``n`` patients, for each prior and true risk: exact binomial sums over the
+    outcomes. At a true risk equal to the threshold this is the type I error."""
+    rows = []
+    for name, prior in prior_set.items():
+        success = success_counts(prior, n, threshold, level)
+        outcomes = np.arange(n + 1)
+        row = {"prior": name, "max_successful_events": int(outcomes[success].max()) if success.any() else -1}
+        for risk in true_risks:
+            row[float(risk)] = float(stats.binom.pmf(outcomes, n, risk)[success].sum())
         rows.append(row)
     return pd.DataFrame(rows)

@@ -313,3 +313,13 @@ def casemix_display_table(table: pd.DataFrame) -> pd.DataFrame:
     for share in wide.columns:
         out[f"share {fmt_percent(share, 0)}"] = [fmt_percent(v) for v in wide[share]]
     return out
+
+
+def oc_display_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Operating characteristics: probability of declaring success for each prior and true risk."""
+    risks = [c for c in table.columns if isinstance(c, float)]
+    out = pd.DataFrame({"prior": table["prior"],
+                        "success if events ≤": [str(v) if v >= 0 else "never" for v in table["max_successful_events"]]})
+    for risk in risks:
+        out[f"true risk {fmt_percent(risk)}"] = [f"{v:.3f}" for v in table[risk]]
+    return out

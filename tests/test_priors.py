@@ -273,3 +273,20 @@ def test_update_table_against_closed_forms():
     assert table.iloc[1]["prior_informative_weight"] == pytest.approx(0.8)
     conflict = priors.update_table({"robust": priors.robustify(MIX, 0.2)}, 12, 19)
     assert conflict.iloc[0]["posterior_informative_weight"] < 0.8
+
+
+def test_operating_characteristics_against_simulation_and_closed_form():
+    uniform = BetaMixture.beta(1, 1, "uniform")
+    table = priors.operating_characteristics({"uniform": uniform, "robust": priors.robustify(MIX, 0.2)},
+                                             37, 0.34, [0.1, 0.34])
+    # closed form for the uniform prior: success iff the Beta(1 + y, 38 - y) cdf at 0.34 >= 0.95
+    success = [stats.beta.cdf(0.34, 1 + y, 38 - y) >= 0.95 for y in range(38)]
+    expected = stats.binom.pmf(np.arange(38), 37, 0.34)[success].sum()
+    assert table.loc[0, 0.34] == pytest.approx(expected)
+    rng = np.random.default_rng(12)
+    simulated = rng.binomial(37, 0.34, size=200000)
+    rule = priors.success_counts(priors.robustify(MIX, 0.2), 37, 0.34)
+    assert table.loc[1, 0.34] == pytest.approx(rule[simulated].mean(), abs=0.004)
+    # borrowing from an optimistic prior raises both power and type I error
+    assert table.loc[1, 0.34] >= table.loc[0, 0.34]
+    assert table.loc[1, 0.1] >= table.loc[0, 0.1]

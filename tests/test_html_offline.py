@@ -8,8 +8,12 @@ Links (``<a href>``) to other sites, such as DOIs, are fine: a reader follows th
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -134,3 +138,38 @@ def test_remote_detection_can_fail():
     assert _CSS_REMOTE.search("a{background:url('https://x/y.png')}")
     assert _CSS_REMOTE.search('@import "//fonts.example/css";')
     assert not _CSS_REMOTE.search("a{background:url(../img/y.png)}")
+
+
+@pytest.mark.book
+def test_the_whole_book_builds_offline(tmp_path):
+    """Every page is read and written again with networking disabled (``.ci/offline.sh``), into a
+    scratch folder, with the notebooks' outputs taken from the execution cache of the last
+    build; the glued results come out identical."""
+    cache = BUILD / ".jupyter_cache"
+    if not cache.is_dir() or not (HTML / "results.json").exists():
+        pytest.fail(f"no build with an execution cache at {BUILD}: run `jupyter-book build .` first")
+    if shutil.which("unshare") is None or subprocess.run(
+            ["unshare", "-n", "true"], capture_output=True).returncode != 0 and subprocess.run(
+            ["unshare", "-rn", "true"], capture_output=True).returncode != 0:
+        if os.environ.get("CI"):
+            pytest.fail("cannot create a network namespace (unshare -n / -rn) for the offline build")
+        pytest.skip("cannot create a network namespace here (unshare -n / -rn)")
+    output = tmp_path / "book"
+    shutil.copytree(cache, output / "_build" / ".jupyter_cache")
+    executable = Path(sys.executable).with_name("jupyter-book")
+    command = ["bash", str(ROOT / ".ci" / "offline.sh"), str(executable) if executable.exists() else "jupyter-book",
+               "build", ".", "-W", "-n", "--keep-going", "--all", "--path-output", str(output)]
+    toc = os.environ.get("NKREPORT_TOC")
+    if toc:
+        command += ["--toc", toc]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=3000)
+    log = result.stdout[-3000:] + result.stderr[-3000:]
+    assert result.returncode == 0, log
+    assert "running WITH the network" not in result.stderr, log
+    offline_html = output / "_build" / "html"
+    built = {p.relative_to(offline_html).as_posix() for p in offline_html.rglob("*.html")}
+    expected = {p.relative_to(HTML).as_posix() for p in HTML.rglob("*.html")}
+    assert built == expected
+    offline_results = json.loads((offline_html / "results.json").read_text(encoding="utf-8"))
+    results = json.loads((HTML / "results.json").read_text(encoding="utf-8"))
+    assert offline_results["results"] == results["results"]

@@ -16,38 +16,59 @@ tables, so there is no simulation error beyond that of the posterior draws thems
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import pandas as pd
 from scipy import stats
-from scipy.special import expit, logit
+from scipy.special import expit, gammaln, logit
 
 ALPHA = 0.025
 SAMPLE_SIZES = (20, 40, 60, 80, 100, 125, 150, 200, 250, 300, 400)
 
 
+@lru_cache(maxsize=64)
 def fisher_p_values(n_per_arm: int) -> np.ndarray:
     """One-sided Fisher exact p-values for fewer events on NK, for every table.
 
     Entry ``[x_c, x_t]`` is P(X_t ≤ x_t) for the hypergeometric distribution of the NK-arm events
-    given the total ``x_c + x_t`` and equal arms of ``n_per_arm``.
+    given the total ``k = x_c + x_t`` and equal arms of ``n_per_arm``: the hypergeometric
+    probabilities ``C(n, j) C(n, k - j) / C(2n, k)`` are tabulated for every total ``k`` and
+    summed cumulatively over ``j``.
     """
-    x = np.arange(n_per_arm + 1)
-    x_control, x_treated = np.meshgrid(x, x, indexing="ij")
-    return stats.hypergeom.cdf(x_treated, 2 * n_per_arm, x_control + x_treated, n_per_arm)
+    n = n_per_arm
+    totals = np.arange(2 * n + 1)[:, None]
+    j = np.arange(n + 1)[None, :]
+    valid = (totals - j >= 0) & (totals - j <= n)
+    other = np.clip(totals - j, 0, n)
+    log_pmf = _log_choose(n, j) + _log_choose(n, other) - _log_choose(2 * n, totals)
+    cdf = np.cumsum(np.exp(np.where(valid, log_pmf, -np.inf)), axis=1)
+    x = np.arange(n + 1)
+    p = cdf[x[:, None] + x[None, :], x[None, :]]
+    p.setflags(write=False)
+    return np.minimum(p, 1.0)
+
+
+def _log_choose(n, k):
+    return gammaln(np.asarray(n) + 1.0) - gammaln(np.asarray(k) + 1.0) - gammaln(np.asarray(n) - np.asarray(k) + 1.0)
 
 
 def success_region(n_per_arm: int, alpha: float = ALPHA) -> np.ndarray:
     """Indicator matrix ``[x_c, x_t]`` of the tables that count as success."""
-    return (fisher_p_values(n_per_arm) <= alpha + 1e-12).astype(float)
+    return (fisher_p_values(n_per_arm) <= alpha * (1 + 1e-9)).astype(float)
+
+
+def binomial_pmf(n: int, risk) -> np.ndarray:
+    """``[draw, x]`` binomial probabilities of x = 0..n events for each risk (vectorised)."""
+    risk = np.clip(np.atleast_1d(np.asarray(risk, dtype=float)), 1e-300, 1 - 1e-16)
+    x = np.arange(n + 1)[None, :]
+    return np.exp(_log_choose(n, x) + x * np.log(risk)[:, None] + (n - x) * np.log1p(-risk)[:, None])
 
 
 def power(n_per_arm: int, control_risk, treated_risk, alpha: float = ALPHA) -> np.ndarray:
     """Exact probability of success for each pair of risks (vectorised over the pairs)."""
-    control_risk = np.atleast_1d(np.asarray(control_risk, dtype=float))
-    treated_risk = np.atleast_1d(np.asarray(treated_risk, dtype=float))
-    x = np.arange(n_per_arm + 1)
-    control_pmf = stats.binom.pmf(x[None, :], n_per_arm, control_risk[:, None])
-    treated_pmf = stats.binom.pmf(x[None, :], n_per_arm, treated_risk[:, None])
+    control_pmf = binomial_pmf(n_per_arm, control_risk)
+    treated_pmf = binomial_pmf(n_per_arm, treated_risk)
     return np.einsum("di,di->d", control_pmf @ success_region(n_per_arm, alpha), treated_pmf)
 
 

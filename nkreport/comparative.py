@@ -24,8 +24,11 @@ parametrisations are non-centred, and every fit passes :func:`nkreport.checks.as
 
 from __future__ import annotations
 
+import hashlib
+import pickle
 import zlib
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import arviz as az
 import numpy as np
@@ -47,7 +50,7 @@ TAU_SCALE = 0.5
 PRIMARY_WINDOW_DAYS = 30
 
 #: Sampling settings (2 chains on 2 cores; enough draws for bulk and tail ESS ≥ 1000).
-DRAWS = 2500
+DRAWS = 3000
 TUNE = 1000
 CHAINS = 2
 TARGET_ACCEPT = 0.98
@@ -272,9 +275,46 @@ def sample(model: pm.Model, evidence: Evidence, settings: list[Setting], *, draw
     return fits
 
 
-def fit_settings(evidence: Evidence, settings: list[Setting], **kwargs) -> dict[str, Fit]:
-    """Build the model for a batch of settings and sample it once."""
-    return sample(build_model(evidence, settings), evidence, settings, **kwargs)
+def fit_settings(evidence: Evidence, settings: list[Setting], *, cache: bool = False, **kwargs) -> dict[str, Fit]:
+    """Build the model for a batch of settings and sample it once.
+
+    With ``cache=True`` the gated posteriors are kept in the build folder
+    (``<build>/nkreport_cache``) under a key that hashes everything the result depends on: the
+    arms, the settings, the sampling arguments, the source of this module and of the gate, and
+    the PyMC version. A later chapter of the same build asking for the same batch (or a rebuild
+    with nothing changed) reuses them; any change gives a new key and a new fit.
+    """
+    if not cache:
+        return sample(build_model(evidence, settings), evidence, settings, **kwargs)
+    path = _cache_path(evidence, settings, kwargs)
+    if path.exists():
+        stored = pickle.loads(path.read_bytes())
+        return {label: Fit(setting, posterior, gate, evidence)
+                for (label, (posterior, gate)), setting in zip(stored.items(), settings)}
+    fits = sample(build_model(evidence, settings), evidence, settings, **kwargs)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(pickle.dumps({label: (f.posterior, f.gate) for label, f in fits.items()}))
+    tmp.replace(path)
+    return fits
+
+
+def cache_key(evidence: Evidence, settings: list[Setting], sample_kwargs: dict | None = None) -> str:
+    """A hash of everything a batch's posterior depends on."""
+    from . import checks
+
+    digest = hashlib.sha256()
+    for part in (evidence.arms.to_csv(index=False), evidence.studies.to_csv(index=False),
+                 repr(list(settings)), repr(sorted((sample_kwargs or {}).items())), pm.__version__,
+                 Path(__file__).read_text(encoding="utf-8"), Path(checks.__file__).read_text(encoding="utf-8")):
+        digest.update(part.encode() + b"\0")
+    return digest.hexdigest()[:20]
+
+
+def _cache_path(evidence: Evidence, settings: list[Setting], sample_kwargs: dict) -> Path:
+    from .results import build_dir
+
+    return build_dir() / "nkreport_cache" / f"comparative-{cache_key(evidence, settings, sample_kwargs)}.pkl"
 
 
 def main_settings(evidence: Evidence) -> list[Setting]:

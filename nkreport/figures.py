@@ -158,12 +158,22 @@ def comparative_forest(rows: pd.DataFrame):
             ax.errorbar(odds[mask, 0], y[mask], xerr=[odds[mask, 0] - odds[mask, 1], odds[mask, 2] - odds[mask, 0]],
                         capsize=3, **style)
     ax.axvline(1.0, color="#999999", lw=1, ls="--")
-    ax.set_xscale("log")
+    _odds_ratio_axis(ax)
     ax.set_yticks(y, rows["label"], fontsize=8)
     ax.set_xlabel("odds ratio of bloodstream infection, NK cells vs none (log scale)")
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     return fig
+
+
+def _odds_ratio_axis(ax, ticks=(0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20)) -> None:
+    """A log-scaled odds-ratio axis labelled with plain numbers."""
+    from matplotlib.ticker import FixedLocator, NullLocator, StrMethodFormatter
+
+    ax.set_xscale("log")
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_major_formatter(StrMethodFormatter("{x:g}"))
+    ax.xaxis.set_minor_locator(NullLocator())
 
 
 def sensitivity_panels(table: pd.DataFrame, groups: dict[str, str]):
@@ -190,10 +200,11 @@ def sensitivity_panels(table: pd.DataFrame, groups: dict[str, str]):
         ax.axvline(1.0, color="#999999", lw=1, ls="--")
         ax.set_title(groups[group], fontsize=9, loc="left")
         ax.grid(axis="x", alpha=0.3)
-    axes[0].legend(fontsize=7, loc="lower left")
-    axes[-1].set_xscale("log")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=7, loc="upper right", ncol=2, frameon=False)
+    _odds_ratio_axis(axes[-1])
     axes[-1].set_xlabel("odds ratio of bloodstream infection, NK vs none (median, 95 % CrI; log scale)")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.97))
     return fig
 
 

@@ -39,7 +39,7 @@ GROUPS = {
 
 def sensitivity_settings() -> list[tuple[str, str, Setting]]:
     """(group, description, setting) for every sensitivity analysis, main analysis first."""
-    rows = [("main", f"main analysis (tau half-normal scale {TAU_SCALE:g})", Setting("main"))]
+    rows = [("main", f"main analysis (tau half-normal scale {TAU_SCALE:g})", Setting("with_trial"))]
     rows += [("heterogeneity", f"tau half-normal scale {scale:g}", Setting(f"tau_{scale:g}", tau_scale=scale))
              for scale in TAU_SCALES]
     rows += [
@@ -57,12 +57,22 @@ def sensitivity_settings() -> list[tuple[str, str, Setting]]:
     return rows
 
 
+def book_settings(evidence: Evidence) -> list[Setting]:
+    """Every setting the book's synthesis chapters report, as one batch: with and without the
+    trial, leave-one-out, and the sensitivity settings. Sampled once (and stored with
+    ``cache=True``), it serves the comparative, sensitivity and design chapters alike."""
+    settings = comparative.main_settings(evidence)
+    labels = {s.label for s in settings}
+    return settings + [s for _, _, s in sensitivity_settings() if s.label not in labels]
+
+
 def run(evidence: Evidence | None = None, **kwargs) -> tuple[pd.DataFrame, dict[str, Fit]]:
-    """Sample every sensitivity setting in one batch; one row per setting."""
+    """Sample the book's batch of settings (:func:`book_settings`) in one model and tabulate the
+    sensitivity settings, one row each (keyword arguments go to
+    :func:`nkreport.comparative.fit_settings`, e.g. ``cache=True``)."""
     evidence = evidence or comparative.build_evidence()
-    described = sensitivity_settings()
-    fits = comparative.fit_settings(evidence, [s for _, _, s in described], **kwargs)
-    return sensitivity_table(evidence, described, fits), fits
+    fits = comparative.fit_settings(evidence, book_settings(evidence), **kwargs)
+    return sensitivity_table(evidence, sensitivity_settings(), fits), fits
 
 
 def sensitivity_table(evidence: Evidence, described, fits: dict[str, Fit]) -> pd.DataFrame:
@@ -72,7 +82,8 @@ def sensitivity_table(evidence: Evidence, described, fits: dict[str, Fit]) -> pd
         arms_used = int((comparative.arm_sizes(evidence, setting) > 0).sum())
         comparative_used = [sid for sid in evidence.comparative_ids
                             if comparative.arm_sizes(evidence, setting)[evidence.arms["study_id"].to_numpy() == sid].sum() > 0]
-        rows.append({"group": group, "label": setting.label, "assumption": description,
+        key = "main" if group == "main" else key_of(setting.label)
+        rows.append({"group": group, "label": setting.label, "key": key, "assumption": description,
                      "arms": arms_used, "comparative_studies": len(comparative_used),
                      **{f"pooled_{k}": v for k, v in summary["pooled"].items()},
                      **{f"trial_{k}": v for k, v in summary["trial"].items()},

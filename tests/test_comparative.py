@@ -201,3 +201,28 @@ def test_sphinx_hook_sets_the_build_dir(tmp_path, monkeypatch):
     import os
 
     assert os.environ[results.BUILD_DIR_ENV] == str(tmp_path / "_build")
+
+
+def test_fit_cache_reuses_only_an_identical_batch(evidence, tmp_path, monkeypatch):
+    import xarray as xr
+
+    monkeypatch.setenv(results.BUILD_DIR_ENV, str(tmp_path / "_build"))
+    calls = []
+
+    def fake_sample(model, ev, settings, **kwargs):
+        calls.append([s.label for s in settings])
+        return {s.label: comparative.Fit(s, xr.Dataset({"pooled_log_or": (("chain", "draw"), np.full((2, 3), len(calls)))}),
+                                         {"model": s.label}, ev) for s in settings}
+
+    monkeypatch.setattr(comparative, "sample", fake_sample)
+    batch = [Setting("a"), Setting("b", tau_scale=1.0)]
+    first = comparative.fit_settings(evidence, batch, cache=True)
+    again = comparative.fit_settings(evidence, batch, cache=True)
+    assert len(calls) == 1
+    assert np.array_equal(again["b"].draws("pooled_log_or"), first["b"].draws("pooled_log_or"))
+    assert again["b"].setting == batch[1] and again["a"].gate == {"model": "a"}
+    comparative.fit_settings(evidence, [Setting("a"), Setting("b", tau_scale=0.9)], cache=True)
+    comparative.fit_settings(evidence, batch, cache=True, draws=10)
+    assert len(calls) == 3
+    comparative.fit_settings(evidence, batch)  # no cache: always samples
+    assert len(calls) == 4

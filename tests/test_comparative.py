@@ -110,6 +110,7 @@ def test_model_structure(evidence):
     assert np.asarray(model["tau_scale"].get_value()).tolist() == [0.5, 1.0]
 
 
+@pytest.mark.slow
 def test_too_short_a_run_fails_the_gate(evidence):
     model = comparative.build_model(evidence, [Setting()])
     with pytest.raises(ConvergenceError, match="comparative"):

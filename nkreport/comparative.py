@@ -141,6 +141,7 @@ class Setting:
     label: str = "main"
     include_trial: bool = True
     include_external: bool = False
+    include_earlier_treated: bool = True  # False: the effect is learnt from the trial alone
     exclude_studies: tuple[str, ...] = ()
     tau_scale: float = TAU_SCALE
     shift_scale: float = 0.0  # prior sd of a shift of the trial's baseline (0 = exchangeable)
@@ -157,6 +158,8 @@ def arm_sizes(evidence: Evidence, setting: Setting) -> np.ndarray:
         keep &= kinds != "trial"
     if not setting.include_external:
         keep &= kinds != "baseline"
+    if not setting.include_earlier_treated:
+        keep &= (arms["role"] != "earlier_treated").to_numpy()
     keep &= ~arms["study_id"].isin(setting.exclude_studies).to_numpy()
     window = arms["window_days"]
     if setting.exclude_windows == "known_other":
@@ -318,8 +321,11 @@ def _cache_path(evidence: Evidence, settings: list[Setting], sample_kwargs: dict
 
 
 def main_settings(evidence: Evidence) -> list[Setting]:
-    """With and without the trial, and leave-one-out over each data source (with the trial)."""
-    settings = [Setting("with_trial"), Setting("without_trial", include_trial=False)]
+    """With and without the trial, the trial without borrowing the earlier treated arms (its
+    effect read against the earlier untreated arms only), and leave-one-out over each data
+    source (with the trial)."""
+    settings = [Setting("with_trial"), Setting("without_trial", include_trial=False),
+                Setting("trial_without_borrowing", include_earlier_treated=False)]
     settings += [Setting(f"loo_{study_id}", exclude_studies=(study_id,)) for study_id in evidence.comparative_ids]
     return settings
 

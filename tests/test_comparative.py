@@ -57,6 +57,8 @@ def test_arm_sizes_remove_arms_by_setting(evidence):
     assert used(Setting(exclude_windows="all_other")) == {"ohira2025_bsi"}
     assert used(Setting(include_external=True)) - main == {"lee2019_bsi", "kimsh2020_bsi", "kimsi2009_bsi", "kubo_osaka_bsi"}
     assert used(Setting(include_external=True, exclude_windows="all_other")) == {"ohira2025_bsi", "lee2019_bsi"}
+    assert used(Setting(include_earlier_treated=False)) == {"hiroshima2011_control_bsi", "shimizu2022_control_bsi",
+                                                            "ohira2025_bsi"}
     values = comparative.setting_data(evidence, Setting(include_trial=False))
     assert values["arm_events"][list(arms.index).index("ohira2025_bsi")] == 0
 

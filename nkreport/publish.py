@@ -71,10 +71,19 @@ FAVICON_SVG = (
 )
 
 
+def write_favicon_ico(path: Path) -> None:
+    """``/favicon.ico``, which browsers ask for on pages without an icon link (the root
+    redirect page): a plain square in the icon's colour."""
+    from PIL import Image
+
+    Image.new("RGB", (32, 32), (0x1F, 0x4E, 0x79)).save(path, format="ICO", sizes=[(32, 32)])
+
+
 def on_build_finished(app: Sphinx, exception) -> None:
     if exception is not None or app.builder.format != "html":
         return
     (Path(app.outdir) / "_static" / FAVICON).write_text(FAVICON_SVG, encoding="utf-8")
+    write_favicon_ico(Path(app.outdir) / "favicon.ico")
     target = copy_mathjax(Path(app.outdir) / "_static" / MATHJAX_STATIC)
     logger.info(f"[nkreport] MathJax copied to {target}")
 

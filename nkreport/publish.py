@@ -10,6 +10,8 @@ Loaded by :mod:`nkreport.sphinx`.
   root page a LaTeX-only ``\\part`` is inserted, and ``\\appendix`` before the first unnumbered
   part that follows a numbered one, so chapters are numbered 1, 2, … and appendices A, B, ….
   HTML ignores LaTeX-only raw nodes.
+* **Vector figures in the PDF** (``builder-inited``): the chapters' kernels get an IPython
+  profile that keeps every matplotlib figure as PDF besides PNG; the LaTeX build uses the PDF.
 * **Watermark** (``html-page-context``; ``builder-inited`` for LaTeX): every HTML page's footer
   names the package version and the fingerprint of the inputs the page was computed from; the
   PDF title page names the package version and the fingerprint of all data. Both are hashes
@@ -18,6 +20,7 @@ Loaded by :mod:`nkreport.sphinx`.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from pathlib import Path
@@ -235,10 +238,10 @@ def on_doctree_resolved(app: Sphinx, doctree: nodes.document, docname: str) -> N
 
 def _inputs_fingerprint(app: Sphinx) -> str:
     """The fingerprint of all inputs (every data group and the package), once per build."""
-    from .sphinx import DEPENDENCY_GROUPS, chapter_fingerprint
+    from .sphinx import DEFAULT_GROUPS, chapter_fingerprint
 
     if not hasattr(app, "_nkreport_all_inputs"):
-        app._nkreport_all_inputs = chapter_fingerprint(paths.project_root(), tuple(DEPENDENCY_GROUPS))
+        app._nkreport_all_inputs = chapter_fingerprint(paths.project_root(), DEFAULT_GROUPS)
     return app._nkreport_all_inputs
 
 
@@ -276,7 +279,24 @@ def on_html_page_context(app: Sphinx, pagename: str, templatename: str, context:
     )
 
 
+#: IPython configuration for the chapters' kernels: every matplotlib figure is also kept as a
+#: PDF, which the LaTeX build prefers to the PNG (vector figures in the printed book).
+KERNEL_CONFIG = 'c = get_config()  # noqa: F821\nc.InlineBackend.figure_formats = {"png", "pdf"}\n'
+
+
+def kernel_profile(build_dir: Path) -> Path:
+    """Write an IPython folder whose kernel profile keeps figures as PNG and PDF; return it."""
+    ipython_dir = build_dir / ".ipython-nkreport"
+    config = ipython_dir / "profile_default" / "ipython_kernel_config.py"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    if not config.exists() or config.read_text(encoding="utf-8") != KERNEL_CONFIG:
+        config.write_text(KERNEL_CONFIG, encoding="utf-8")
+    return ipython_dir
+
+
 def on_builder_inited(app: Sphinx) -> None:
+    # chapter kernels inherit this process's environment (they start while pages are read)
+    os.environ["IPYTHONDIR"] = str(kernel_profile(Path(app.outdir).parent))
     if app.builder.name != "latex":
         return
     # the title page names the version and the fingerprint of every input

@@ -63,6 +63,16 @@ def test_column_widths_keep_words_and_fit_the_line():
     assert abs(sum(middle) - room) <= 1
 
 
+def test_kernel_profile_keeps_figures_as_pdf(tmp_path):
+    folder = publish.kernel_profile(tmp_path)
+    config = folder / "profile_default" / "ipython_kernel_config.py"
+    namespace = {"get_config": lambda: type("Config", (), {"InlineBackend": type("IB", (), {})()})()}
+    exec(config.read_text(encoding="utf-8"), namespace)
+    assert namespace["c"].InlineBackend.figure_formats == {"png", "pdf"}
+    before = config.stat().st_mtime_ns
+    assert publish.kernel_profile(tmp_path) == folder and config.stat().st_mtime_ns == before
+
+
 def test_colspec_fills_the_line():
     spec = publish.latex_colspec([2, 1, 1])
     assert spec.count("p{") == 3 and "*2/4" in spec and "*1/4" in spec and "-6\\tabcolsep" in spec
@@ -150,9 +160,16 @@ def test_every_figure_is_in_the_pdf(pdf_text):
             if figure.find("img"):
                 caption = figure.find("figcaption")
                 captions.append(caption.get_text(" ") if caption else "")
+    # each figure is included as a graphic: a vector PDF (matplotlib) or a raster image
+    tex = (LATEX / "nkreport.tex").read_text(encoding="utf-8")
+    included = re.findall(r"\\sphinxincludegraphics(?:\[[^\]]*\])?\{\{([^}]*)\}([^}]*)\}", tex)
+    assert len(included) >= len(captions), (len(included), len(captions))
+    files = {stem + extension: list(LATEX.glob(stem + extension + "*")) for stem, extension in included}
+    assert all(files.values()), [name for name, found in files.items() if not found]
+    rasters = [name for name, found in files.items() if found[0].suffix.lower() in (".png", ".jpg", ".jpeg")]
     listing = subprocess.run(["pdfimages", "-list", str(PDF)], check=True, capture_output=True, text=True).stdout
     images = [line for line in listing.splitlines()[2:] if line.split()[2:3] == ["image"]]
-    assert len(images) >= len(captions), (len(images), len(captions))
+    assert len(images) >= len(set(rasters)), (len(images), rasters)
     text = _normalise(pdf_text)
     for caption in captions:
         words = re.sub(r"^\s*Fig\.\s*[\d.]+\s*", "", caption).split()[:8]

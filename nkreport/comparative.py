@@ -24,7 +24,6 @@ parametrisations are non-centred, and every fit passes :func:`nkreport.checks.as
 
 from __future__ import annotations
 
-import hashlib
 import pickle
 import zlib
 from dataclasses import dataclass, field
@@ -37,7 +36,7 @@ import pymc as pm
 from scipy import integrate, stats
 from scipy.special import expit, logit
 
-from . import SEED, data
+from . import SEED, data, store
 from .checks import assert_converged
 
 #: Priors of the main analysis (log-odds scale).
@@ -290,34 +289,29 @@ def fit_settings(evidence: Evidence, settings: list[Setting], *, cache: bool = F
     if not cache:
         return sample(build_model(evidence, settings), evidence, settings, **kwargs)
     path = _cache_path(evidence, settings, kwargs)
+    if path is None:
+        return sample(build_model(evidence, settings), evidence, settings, **kwargs)
     if path.exists():
         stored = pickle.loads(path.read_bytes())
         return {label: Fit(setting, posterior, gate, evidence)
                 for (label, (posterior, gate)), setting in zip(stored.items(), settings)}
     fits = sample(build_model(evidence, settings), evidence, settings, **kwargs)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(pickle.dumps({label: (f.posterior, f.gate) for label, f in fits.items()}))
-    tmp.replace(path)
+    payload = pickle.dumps({label: (f.posterior, f.gate) for label, f in fits.items()})
+    store.write_atomic(path, lambda target: target.write_bytes(payload))
     return fits
 
 
-def cache_key(evidence: Evidence, settings: list[Setting], sample_kwargs: dict | None = None) -> str:
-    """A hash of everything a batch's posterior depends on."""
+def cache_key_parts(evidence: Evidence, settings: list[Setting], sample_kwargs: dict | None = None) -> list[str]:
+    """Everything a batch's posterior depends on (library versions are added by the store)."""
     from . import checks
 
-    digest = hashlib.sha256()
-    for part in (evidence.arms.to_csv(index=False), evidence.studies.to_csv(index=False),
-                 repr(list(settings)), repr(sorted((sample_kwargs or {}).items())), pm.__version__,
-                 Path(__file__).read_text(encoding="utf-8"), Path(checks.__file__).read_text(encoding="utf-8")):
-        digest.update(part.encode() + b"\0")
-    return digest.hexdigest()[:20]
+    return [evidence.arms.to_csv(index=False), evidence.studies.to_csv(index=False), repr(list(settings)),
+            repr(sorted((sample_kwargs or {}).items())), Path(__file__).read_text(encoding="utf-8"),
+            Path(checks.__file__).read_text(encoding="utf-8")]
 
 
-def _cache_path(evidence: Evidence, settings: list[Setting], sample_kwargs: dict) -> Path:
-    from .results import build_dir
-
-    return build_dir() / "nkreport_cache" / f"comparative-{cache_key(evidence, settings, sample_kwargs)}.pkl"
+def _cache_path(evidence: Evidence, settings: list[Setting], sample_kwargs: dict) -> Path | None:
+    return store.store_path("comparative", cache_key_parts(evidence, settings, sample_kwargs), ".pkl")
 
 
 def main_settings(evidence: Evidence) -> list[Setting]:

@@ -25,13 +25,10 @@ using the same fit sample it once.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-import tempfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import arviz as az
 import numpy as np
@@ -39,9 +36,12 @@ import pandas as pd
 import pymc as pm
 from scipy import stats
 
-from . import SEED
+from . import SEED, store
 from .checks import (GateReport, QuadratureResult, assert_converged, crosscheck_predictive, map_posterior_mean,
                      map_quadrature, predictive_count_pmf)
+
+if TYPE_CHECKING:
+    from . import priors
 
 #: Prior standard deviation of the mean log-odds (unit information for a binomial at 50 %).
 MU_SD = 2.0
@@ -131,23 +131,14 @@ class MapFit:
 
 
 _CACHE: dict[tuple, MapFit] = {}
-#: Environment variable naming the folder of stored fits ("off" disables storing).
-FIT_STORE_ENV = "NKREPORT_FIT_CACHE"
+#: Environment variable controlling the store of fits (see :mod:`nkreport.store`).
+FIT_STORE_ENV = store.STORE_ENV
 
 
 def _stored_fit_path(key: tuple) -> Path | None:
-    """Where a fit's draws are stored between processes (chapters run in separate kernels):
-    keyed by the data, settings, seed, this module's source and the library versions, so a
-    change to any of them samples afresh. Sampling is seeded, so a stored fit equals a new one."""
-    folder = os.environ.get(FIT_STORE_ENV, str(Path(tempfile.gettempdir()) / "nkreport-fits"))
-    if folder.lower() == "off":
-        return None
-    import pytensor
-
-    fingerprint = json.dumps([repr(key), seed_for(key[0]), Path(__file__).read_text(encoding="utf-8"),
-                              pm.__version__, pytensor.__version__, np.__version__, az.__version__])
-    return Path(folder) / f"{key[0]}-{hashlib.sha256(fingerprint.encode()).hexdigest()[:20]}.nc"
-
+    """Where a fit's draws are stored between kernels: keyed by the data, settings, seed and
+    this module's source (library versions are added by :func:`nkreport.store.store_path`)."""
+    return store.store_path(key[0], [repr(key), seed_for(key[0]), Path(__file__).read_text(encoding="utf-8")], ".nc")
 
 
 def fit_map(studies: pd.DataFrame, name: str, *, tau_scale: float = TAU_SCALE, mu_sd: float = MU_SD,
@@ -169,10 +160,7 @@ def fit_map(studies: pd.DataFrame, name: str, *, tau_scale: float = TAU_SCALE, m
         with model:
             idata = pm.sample(random_seed=seed_for(name), **settings)
         if stored is not None:
-            stored.parent.mkdir(parents=True, exist_ok=True)
-            partial = stored.with_suffix(f".{os.getpid()}.tmp")
-            idata.to_netcdf(partial)
-            os.replace(partial, stored)
+            store.write_atomic(stored, idata.to_netcdf)
     gate = assert_converged(idata, name, var_names=GATED_VARS)
     quadrature = map_quadrature(events, n, tau_scale=tau_scale, mu_sd=mu_sd)
     crosscheck = crosscheck_predictive(np.asarray(idata.posterior["theta_new"]), quadrature, model=name)

@@ -39,7 +39,12 @@ DEPENDENCY_GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
     "external": ("data/external", ("*.csv", "*.json")),
     "simulated": ("data/simulated", ("*.csv", "*.json")),
     "package": ("nkreport", ("*.py",)),
+    # opt-in only: a chapter that reads other chapters' glued values (the conclusion) must
+    # re-execute when their text changes, since a changed format reaches it only that way
+    "chapters": ("book", ("*.md",)),
 }
+#: What a chapter with code depends on when its front matter declares nothing.
+DEFAULT_GROUPS = tuple(g for g in DEPENDENCY_GROUPS if g != "chapters")
 FINGERPRINT_PREFIX = "# nkreport inputs fingerprint: "
 #: Written beside the HTML folder after each build: every chapter's input groups and fingerprint,
 #: so ``nkreport status`` can tell which chapters a data change will re-execute.
@@ -70,7 +75,7 @@ def chapter_dependencies(source: str) -> tuple[str, ...] | None:
     front = source.split("\n---", 1)[0] if source.startswith("---") else ""
     match = _DEPENDS.search(front)
     if not match:
-        return tuple(DEPENDENCY_GROUPS)
+        return DEFAULT_GROUPS
     groups = tuple(g.strip().strip("'\"") for g in match.group(1).split(",") if g.strip())
     unknown = [g for g in groups if g not in DEPENDENCY_GROUPS]
     if unknown:

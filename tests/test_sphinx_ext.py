@@ -23,7 +23,7 @@ import nkreport
 
 def test_dependencies_declared_and_default():
     assert ext.chapter_dependencies(CHAPTER) == ("cohorts", "package")
-    assert ext.chapter_dependencies(CHAPTER.replace("nkreport_depends: [cohorts]\n", "")) == tuple(ext.DEPENDENCY_GROUPS)
+    assert ext.chapter_dependencies(CHAPTER.replace("nkreport_depends: [cohorts]\n", "")) == ext.DEFAULT_GROUPS
     assert ext.chapter_dependencies("# no code\n") is None
 
 

@@ -1,6 +1,6 @@
 """Build hooks for publishing the book: a self-contained HTML site and a print PDF.
 
-Loaded by :mod:`nkreport.sphinx`.
+Enabled in ``_config.yml`` with ``sphinx: extra_extensions: [nkreport.publish]``.
 
 * **Local MathJax** (``build-finished``, HTML builders): the MathJax 3 files the pages need are
   copied from the ``mathjax`` Python package into ``_static/mathjax``; ``_config.yml`` points
@@ -10,6 +10,11 @@ Loaded by :mod:`nkreport.sphinx`.
   root page a LaTeX-only ``\\part`` is inserted, and ``\\appendix`` before the first unnumbered
   part that follows a numbered one, so chapters are numbered 1, 2, … and appendices A, B, ….
   HTML ignores LaTeX-only raw nodes.
+* **Tables in the PDF** (``doctree-resolved``, LaTeX): long tables may break across pages, wide
+  ones get ragged-right columns sized from their text, and long tokens (DOIs, hashes) get
+  break points.
+* **Nothing from another host, no console noise** (``html-page-context``): the live-code
+  (thebe) loader is left out, the theme's colour mode is set, and the site has its own icon.
 * **Vector figures in the PDF** (``builder-inited``): the chapters' kernels get an IPython
   profile that keeps every matplotlib figure as PDF besides PNG; the LaTeX build uses the PDF.
 * **Watermark** (``html-page-context``; ``builder-inited`` for LaTeX): every HTML page's footer

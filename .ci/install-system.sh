@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Debian packages the book needs beyond Python: TeX for the PDF, poppler for checking it,
+# iproute2 for the offline build (a network namespace with loopback only),
 # Chromium for the browser check. Skipped when all are present.
 set -euo pipefail
 packages=(texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended texlive-xetex
-          fonts-freefont-otf latexmk poppler-utils chromium)
+          fonts-freefont-otf latexmk poppler-utils chromium iproute2)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

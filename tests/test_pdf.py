@@ -104,6 +104,8 @@ def _page_title(docname: str) -> str:
 @pytest.fixture(scope="module")
 def pdf_text() -> str:
     if not PDF.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"no PDF at {PDF}: CI builds it before the tests (.ci/run)")
         pytest.skip(f"no PDF at {PDF}: build it with `jupyter-book build . --builder pdflatex`")
     if shutil.which("pdftotext") is None:
         pytest.fail("pdftotext (poppler-utils) is not installed; .ci/install-system.sh installs it")

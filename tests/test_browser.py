@@ -10,6 +10,7 @@ The build folder is ``_build`` (``NKREPORT_BUILD_DIR`` overrides it); build the 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
 import json
@@ -203,20 +204,16 @@ def _visit(tools: DevTools, session: str, url: str, origin: str) -> dict:
     return {"problems": problems, **content}
 
 
-@pytest.fixture(scope="module")
-def browser_report() -> dict:
-    """Every page of the built HTML, visited once: {page path: visit result}."""
-    if not (HTML / "index.html").exists():
-        pytest.fail(f"no built HTML book at {HTML}: run `jupyter-book build .` first")
+@contextlib.contextmanager
+def _browser_session():
+    """A fresh headless Chromium with one page attached: yields (tools, session)."""
     executable = _chromium()
     if executable is None:
         if os.environ.get("CI"):
             pytest.fail("Chromium is not installed (CI installs it with .ci/install-system.sh)")
         pytest.skip("Chromium is not installed; install it with .ci/install-system.sh")
-    server, origin = _serve(HTML)
     profile = Path(tempfile.mkdtemp(prefix="nkreport-chromium-"))
     process, ws_url = _start_browser(executable, profile)
-    report: dict[str, dict] = {}
     try:
         tools = DevTools(ws_url)
         target = tools.send("Target.createTarget", {"url": "about:blank"})["targetId"]
@@ -224,8 +221,7 @@ def browser_report() -> dict:
         for domain in ("Page", "Runtime", "Network", "Log"):
             tools.send(f"{domain}.enable", {}, session)
         tools.send("Network.setCacheDisabled", {"cacheDisabled": True}, session)
-        for relative in _page_paths():
-            report[relative] = _visit(tools, session, f"{origin}/{relative}", origin)
+        yield tools, session
         tools.close()
     finally:
         process.terminate()
@@ -233,10 +229,43 @@ def browser_report() -> dict:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
-        server.shutdown()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def browser_report() -> dict:
+    """Every page of the built HTML, visited once: {page path: visit result}."""
+    if not (HTML / "index.html").exists():
+        pytest.fail(f"no built HTML book at {HTML}: run `jupyter-book build .` first")
+    server, origin = _serve(HTML)
+    report: dict[str, dict] = {}
+    try:
+        with _browser_session() as (tools, session):
+            for relative in _page_paths():
+                report[relative] = _visit(tools, session, f"{origin}/{relative}", origin)
+    finally:
+        server.shutdown()
     report["__origin__"] = {"origin": origin}
     return report
+
+
+def test_pages_opened_from_disk_are_complete():
+    """A reader opening the files from disk (file://, no server, no network) sees every page
+    whole: images loaded, math typeset, nothing fetched from another host."""
+    if not (HTML / "index.html").exists():
+        pytest.fail(f"no built HTML book at {HTML}: run `jupyter-book build .` first")
+    with _browser_session() as (tools, session):
+        results = {page: _visit(tools, session, (HTML / page).as_uri(), HTML.as_uri())
+                   for page in _page_paths() if page.startswith("book/")}
+    problems = {page: r["problems"] for page, r in results.items() if r["problems"]}
+    assert not problems, json.dumps(problems, indent=1)
+    broken = {page: [i["src"] for i in r["images"] if not i["complete"] or i["width"] == 0]
+              for page, r in results.items()}
+    assert not any(broken.values()), json.dumps(broken, indent=1)
+    with_math = {page: r for page, r in results.items() if r["mathSource"]}
+    assert with_math, "no page with math was found"
+    untypeset = [page for page, r in with_math.items() if r["mathRendered"] < r["mathSource"]]
+    assert not untypeset, untypeset
 
 
 def _page_paths() -> list[str]:

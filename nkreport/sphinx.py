@@ -28,7 +28,7 @@ from sphinx.application import Sphinx
 from sphinx.errors import ExtensionError
 from sphinx.util import logging
 
-from . import __version__, data, paths, results
+from . import __version__, paths, results
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +49,8 @@ FINGERPRINT_PREFIX = "# nkreport inputs fingerprint: "
 #: Written beside the HTML folder after each build: every chapter's input groups and fingerprint,
 #: so ``nkreport status`` can tell which chapters a data change will re-execute.
 INPUTS_FILE = "nkreport-inputs.json"
+#: Beside the HTML folder: the hash of the inputs of the last successful data validation.
+VALIDATED_STAMP = ".nkreport-validated"
 _CODE_CELL = re.compile(r"^(`{3,}|~{3,})\{code-cell\}", re.MULTILINE)
 _DEPENDS = re.compile(r"^nkreport_depends:\s*\[([^\]]*)\]\s*$", re.MULTILINE)
 
@@ -139,12 +141,34 @@ def validate_first(app: Sphinx) -> None:
     # Chapter kernels inherit this process's environment: make them render figures inline
     # whatever MPLBACKEND the caller had set (Agg would silently drop every figure).
     os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+    key = validation_key()
+    stamp = Path(app.outdir).parent / VALIDATED_STAMP
+    if stamp.exists() and stamp.read_text(encoding="utf-8") == key:
+        return  # nothing validation reads has changed since a build validated it
+    from . import data  # pandas and pandera load only when there is something to check
+
     problems = data.validate_all(paths.data_dir())
     if problems:
         raise ExtensionError(
             "the book's data is invalid; nothing was executed or written.\n"
             + str(data.DataValidationError(problems))
         )
+    stamp.parent.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(key, encoding="utf-8")
+
+
+def validation_key() -> str:
+    """A hash of everything validation reads: the data folder, the package (its rules) and
+    the BibTeX file (sidecars must cite keys in it)."""
+    root = paths.project_root()
+    digest = hashlib.sha256()
+    bib = root / "book" / "references.bib"
+    files = [p for folder in (paths.data_dir(), Path(__file__).resolve().parent)
+             for p in sorted(folder.rglob("*")) if p.is_file() and "__pycache__" not in p.parts]
+    for path in [*files, bib]:
+        digest.update(str(path).encode() + b"\0")
+        digest.update((path.read_bytes() if path.exists() else b"") + b"\0")
+    return digest.hexdigest()
 
 
 def on_env_get_outdated(app: Sphinx, env, added, changed, removed) -> list[str]:

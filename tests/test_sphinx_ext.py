@@ -55,3 +55,21 @@ def test_fingerprint_follows_data_and_reverts(tmp_path, root):
     assert ext.chapter_fingerprint(tmp_path, ("trial", "package")) == trial_only
     path.write_text(original)
     assert ext.chapter_fingerprint(tmp_path, groups) == before
+
+
+def test_validation_key_follows_data_and_bibliography(tmp_path, root, monkeypatch):
+    shutil.copytree(root / "data", tmp_path / "data")
+    (tmp_path / "book").mkdir()
+    shutil.copy(root / "book" / "references.bib", tmp_path / "book" / "references.bib")
+    (tmp_path / "_config.yml").write_text("title: t\n")
+    monkeypatch.setenv("NKREPORT_ROOT", str(tmp_path))
+    monkeypatch.delenv("NKREPORT_DATA", raising=False)
+    first = ext.validation_key()
+    assert ext.validation_key() == first
+    path = tmp_path / "data" / "cohorts" / "ohira2025_trial.csv"
+    path.write_text(path.read_text().replace(",bsi,6,19,", ",bsi,7,19,"))
+    second = ext.validation_key()
+    assert second != first
+    bib = tmp_path / "book" / "references.bib"
+    bib.write_text(bib.read_text() + "\n")
+    assert ext.validation_key() != second

@@ -453,10 +453,11 @@ def main() -> None:
               "models": report_models, "quadrature": quadrature, "design_search": design,
               "scaling": scaling, "busy_log": busy_log,
               "total_benchmark_s": round(time.perf_counter() - started, 1)}
-    print_summary(report)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(report, indent=1, default=str) + "\n")
+    print_summary(report)
+    if out is not None:
         print(f"\nwritten: {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}")
 
 

@@ -33,7 +33,8 @@ class GateReport:
 
 
 def gate_report(idata, model: str, var_names=None) -> GateReport:
-    summary = az.summary(idata, var_names=var_names, kind="diagnostics")
+    # unrounded: az.summary rounds to two decimals by default, which would let R-hat 1.014 pass
+    summary = az.summary(idata, var_names=var_names, kind="diagnostics", round_to="none")
     divergences = int(np.asarray(idata.sample_stats["diverging"]).sum()) if "diverging" in idata.sample_stats else 0
     return GateReport(model, float(summary["r_hat"].max()), float(summary["ess_bulk"].min()),
                       float(summary["ess_tail"].min()), divergences)

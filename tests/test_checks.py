@@ -106,3 +106,19 @@ def test_map_posterior_mean_against_importance_sampling():
     trial_weight = weight * stats.binom.pmf(6, 19, theta_new)
     reference = np.sum(trial_weight * theta_new) / np.sum(trial_weight)
     assert checks.map_posterior_mean(EVENTS, N, 6, 19) == pytest.approx(reference, abs=0.004)
+
+
+def test_gate_uses_unrounded_diagnostics():
+    import arviz as az
+    import numpy as np
+
+    from nkreport import checks
+
+    rng = np.random.default_rng(7)
+    draws = rng.normal(size=(2, 1000))
+    draws[1] += 0.05  # a small shift between chains: R-hat a little above 1
+    idata = az.from_dict(posterior={"x": draws}, sample_stats={"diverging": np.zeros((2, 1000), bool)})
+    report = checks.gate_report(idata, "toy")
+    assert report.max_rhat == float(az.rhat(idata)["x"])
+    assert report.min_ess_bulk == float(az.ess(idata, method="bulk")["x"])
+    assert report.max_rhat != round(report.max_rhat, 2)

@@ -219,15 +219,19 @@ def map_posterior_mean(events, n, new_events: int, new_n: int, *, tau_scale: flo
 
 #: Predictive summaries compared between MCMC and quadrature.
 CROSSCHECK_PROBS = (0.025, 0.5, 0.975)
+#: MCMC and quadrature agree when they differ by at most this many Monte Carlo standard errors
+CROSSCHECK_TOLERANCE_MCSE = 4.0
+#: ... plus this absolute allowance for the quadrature grid's discretisation
+CROSSCHECK_GRID_ALLOWANCE = 0.002
 
 
-def crosscheck_predictive(samples, quadrature: QuadratureResult, *, tolerance_mcse: float = 4.0,
+def crosscheck_predictive(samples, quadrature: QuadratureResult, *, tolerance_mcse: float = CROSSCHECK_TOLERANCE_MCSE,
                           model: str = "model") -> pd.DataFrame:
     """Compare MCMC draws of a new study's risk (array chain × draw) with the quadrature.
 
     For the mean and the quantiles in :data:`CROSSCHECK_PROBS`, the difference must be within
-    ``tolerance_mcse`` Monte Carlo standard errors (ArviZ's MCSE) plus 0.002 (quadrature
-    discretisation); raises :class:`ConvergenceError` otherwise and returns the comparison.
+    ``tolerance_mcse`` Monte Carlo standard errors (ArviZ's MCSE) plus
+    :data:`CROSSCHECK_GRID_ALLOWANCE` (quadrature discretisation); raises :class:`ConvergenceError` otherwise and returns the comparison.
     """
     draws = np.asarray(samples, dtype=float)
     if draws.ndim == 1:
@@ -246,7 +250,7 @@ def crosscheck_predictive(samples, quadrature: QuadratureResult, *, tolerance_mc
     table = pd.DataFrame(rows)
     table["difference"] = table["mcmc"] - table["quadrature"]
     table["z"] = table["difference"] / table["mcse"]
-    table["agrees"] = table["difference"].abs() <= tolerance_mcse * table["mcse"] + 0.002
+    table["agrees"] = table["difference"].abs() <= tolerance_mcse * table["mcse"] + CROSSCHECK_GRID_ALLOWANCE
     if not table["agrees"].all():
         bad = table.loc[~table["agrees"], "statistic"].tolist()
         raise ConvergenceError(f"model {model!r}: MCMC and quadrature disagree on {bad}")

@@ -37,7 +37,7 @@ from scipy import integrate, stats
 from scipy.special import expit, logit
 
 from . import SEED, data, store
-from .checks import assert_converged
+from .checks import CROSSCHECK_TOLERANCE_MCSE, assert_converged
 
 #: Priors of the main analysis (log-odds scale).
 BASELINE_PRIOR_MEAN = float(logit(0.2))
@@ -452,7 +452,7 @@ def normal_normal_mcmc(log_or, variance, *, effect_sd: float = EFFECT_PRIOR_SD, 
             "p_below_0": float(below.mean()), "p_below_0_mcse": float(mcse["below"])}
 
 
-def cross_check(evidence: Evidence, *, tolerance_mcse: float = 4.0, **kwargs) -> dict:
+def cross_check(evidence: Evidence, *, tolerance_mcse: float = CROSSCHECK_TOLERANCE_MCSE, **kwargs) -> dict:
     """Quadrature against MCMC for the normal-normal model on the empirical log-ORs."""
     empirical = empirical_log_odds_ratios(evidence)
     exact = normal_normal_quadrature(empirical["log_or"], empirical["variance"])

@@ -111,8 +111,16 @@ def simon_candidates(q0: float, q1: float, alpha: float, beta: float, n_max: int
     Columns r1, n1, r, n, alpha, power, en0, pet0. Feasible: type I error ≤ alpha and power
     ≥ 1 - beta, with 0 ≤ r1 < n1 < n and r1 ≤ r < n.
     """
+    return simon_candidates_for(q0, q1, [(alpha, beta)], n_max)[(alpha, beta)]
+
+
+def simon_candidates_for(q0: float, q1: float, targets, n_max: int = 60) -> dict[tuple[float, float], pd.DataFrame]:
+    """:func:`simon_candidates` for several (alpha, beta) pairs at once: the reject and
+    stopping probabilities depend only on (q0, q1, n), so each grid is computed once and every
+    pair is searched in it. Returns {(alpha, beta): candidates}."""
+    targets = [(float(a), float(b)) for a, b in targets]
     tables0, tables1 = _binomial_tables(q0, n_max), _binomial_tables(q1, n_max)
-    rows = []
+    rows: dict[tuple[float, float], list[dict]] = {target: [] for target in targets}
     for n in range(2, n_max + 1):
         reject0, pet0 = _two_stage_grid(n, *tables0)
         reject1, _ = _two_stage_grid(n, *tables1)
@@ -120,22 +128,27 @@ def simon_candidates(q0: float, q1: float, alpha: float, beta: float, n_max: int
         r1 = np.arange(n)[None, :, None]
         r = np.arange(n)[None, None, :]
         valid = (r1 < n1) & (r >= r1)
-        feasible = valid & (reject0 <= alpha) & (reject1 >= 1 - beta)
-        if not feasible.any():
-            continue
         en0 = n1[..., 0] + (1 - pet0) * (n - n1[..., 0])  # (N1, r1)
-        en0_full = np.broadcast_to(en0[..., None], feasible.shape)
-        score = np.where(feasible, en0_full, np.inf)
-        i, j, k = np.unravel_index(np.argmin(score), score.shape)
-        rows.append({"r1": int(j), "n1": int(i + 1), "r": int(k), "n": n,
-                     "alpha": float(reject0[i, j, k]), "power": float(reject1[i, j, k]),
-                     "en0": float(en0[i, j]), "pet0": float(pet0[i, j])})
-    return pd.DataFrame(rows, columns=["r1", "n1", "r", "n", "alpha", "power", "en0", "pet0"])
+        en0_full = np.broadcast_to(en0[..., None], valid.shape)
+        for alpha, beta in rows:
+            feasible = valid & (reject0 <= alpha) & (reject1 >= 1 - beta)
+            if not feasible.any():
+                continue
+            score = np.where(feasible, en0_full, np.inf)
+            i, j, k = np.unravel_index(np.argmin(score), score.shape)
+            rows[(alpha, beta)].append({"r1": int(j), "n1": int(i + 1), "r": int(k), "n": n,
+                                        "alpha": float(reject0[i, j, k]), "power": float(reject1[i, j, k]),
+                                        "en0": float(en0[i, j]), "pet0": float(pet0[i, j])})
+    columns = ["r1", "n1", "r", "n", "alpha", "power", "en0", "pet0"]
+    return {target: pd.DataFrame(found, columns=columns) for target, found in rows.items()}
 
 
 def simon_designs(q0: float, q1: float, alpha: float, beta: float, n_max: int = 60) -> dict[str, SimonDesign | None]:
     """Simon's (1989) optimal (min EN under H0) and minimax (min n, then min EN) designs."""
-    candidates = simon_candidates(q0, q1, alpha, beta, n_max)
+    return _optimal_and_minimax(simon_candidates(q0, q1, alpha, beta, n_max))
+
+
+def _optimal_and_minimax(candidates: pd.DataFrame) -> dict[str, SimonDesign | None]:
     if candidates.empty:
         return {"optimal": None, "minimax": None}
     optimal = candidates.loc[candidates["en0"].idxmin()]
@@ -159,34 +172,46 @@ def failure_designs(p0: float, p1: float, alpha: float, beta: float, n_max: int 
     One row per design type with its rule in BSIs: success if BSIs ≤ ``max_bsi`` of ``n``;
     for two-stage designs the trial continues after ``n1`` only if BSIs ≤ ``max_bsi_stage1``.
     """
+    return failure_designs_for(p0, p1, [(alpha, beta)], n_max)[0]
+
+
+def failure_designs_for(p0: float, p1: float, targets, n_max: int = 60) -> list[pd.DataFrame]:
+    """:func:`failure_designs` for several (alpha, beta) pairs of one (p0, p1), in their order
+    (the two-stage search is shared, see :func:`simon_candidates_for`)."""
     if not p1 < p0:
         raise ValueError("for a failure endpoint the target rate p1 must be below the null rate p0")
     q0, q1 = 1 - p0, 1 - p1
-    rows = []
-    single = single_stage_design(q0, q1, alpha, beta, n_max)
-    if single is not None:
-        rows.append({"design": "single-stage", "n1": np.nan, "max_bsi_stage1": np.nan, "n": single.n,
-                     "max_bsi": single.max_failures, "alpha": single.alpha, "power": single.power,
-                     "en0": float(single.n)})
-    for kind, simon in simon_designs(q0, q1, alpha, beta, n_max).items():
-        if simon is None:
-            continue
-        rows.append({"design": f"Simon {kind}", "n1": simon.n1, "max_bsi_stage1": simon.max_failures_stage1,
-                     "n": simon.n, "max_bsi": simon.max_failures, "alpha": simon.alpha,
-                     "power": simon.power, "en0": simon.en0})
-    frame = pd.DataFrame(rows, columns=["design", "n1", "max_bsi_stage1", "n", "max_bsi", "alpha", "power", "en0"])
-    frame.insert(0, "p0", p0)
-    frame.insert(1, "p1", p1)
-    frame.insert(2, "alpha_target", alpha)
-    frame.insert(3, "power_target", 1 - beta)
-    return frame.astype({"n1": "Int64", "max_bsi_stage1": "Int64"})
+    targets = [(float(a), float(b)) for a, b in targets]
+    candidates = simon_candidates_for(q0, q1, targets, n_max)
+    frames = []
+    for alpha, beta in targets:
+        rows = []
+        single = single_stage_design(q0, q1, alpha, beta, n_max)
+        if single is not None:
+            rows.append({"design": "single-stage", "n1": np.nan, "max_bsi_stage1": np.nan, "n": single.n,
+                         "max_bsi": single.max_failures, "alpha": single.alpha, "power": single.power,
+                         "en0": float(single.n)})
+        for kind, simon in _optimal_and_minimax(candidates[(alpha, beta)]).items():
+            if simon is None:
+                continue
+            rows.append({"design": f"Simon {kind}", "n1": simon.n1, "max_bsi_stage1": simon.max_failures_stage1,
+                         "n": simon.n, "max_bsi": simon.max_failures, "alpha": simon.alpha,
+                         "power": simon.power, "en0": simon.en0})
+        frame = pd.DataFrame(rows, columns=["design", "n1", "max_bsi_stage1", "n", "max_bsi", "alpha", "power", "en0"])
+        frame.insert(0, "p0", p0)
+        frame.insert(1, "p1", p1)
+        frame.insert(2, "alpha_target", alpha)
+        frame.insert(3, "power_target", 1 - beta)
+        frames.append(frame.astype({"n1": "Int64", "max_bsi_stage1": "Int64"}))
+    return frames
 
 
 def design_space(null_rates, target_rates, alphas=(0.05, 0.10), powers=(0.80, 0.90), n_max: int = 60) -> pd.DataFrame:
-    """``failure_designs`` over a grid of null rates, target rates, alphas and powers."""
-    frames = [failure_designs(p0, p1, a, 1 - pw, n_max)
-              for p0 in null_rates for p1 in target_rates if p1 < p0
-              for a in alphas for pw in powers]
+    """``failure_designs`` over a grid of null rates, target rates, alphas and powers (the
+    two-stage grids of each (null, target) pair are computed once for all alphas and powers)."""
+    targets = [(a, 1 - pw) for a in alphas for pw in powers]
+    frames = [frame for p0 in null_rates for p1 in target_rates if p1 < p0
+              for frame in failure_designs_for(p0, p1, targets, n_max)]
     frames = [frame for frame in frames if not frame.empty]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 

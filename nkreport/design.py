@@ -64,13 +64,18 @@ def single_stage_design(q0: float, q1: float, alpha: float, beta: float, n_max: 
     ``q0 < q1`` are response rates. For each n the critical value is the smallest r meeting
     the type I error; returns None if no n ≤ n_max works.
     """
+    return _single_stage(_binomial_tables(q0, n_max)[1], _binomial_tables(q1, n_max)[1], alpha, beta, n_max)
+
+
+def _single_stage(sf0: np.ndarray, sf1: np.ndarray, alpha: float, beta: float, n_max: int) -> SingleStageDesign | None:
+    """:func:`single_stage_design` from the survival tables of :func:`_binomial_tables`."""
     for n in range(1, n_max + 1):
-        r_values = np.arange(n + 1)
-        type1 = stats.binom.sf(r_values, n, q0)
-        r = int(r_values[np.argmax(type1 <= alpha)]) if (type1 <= alpha).any() else None
-        if r is None:
+        type1 = sf0[n, 1 : n + 2]  # P(X > r | q0) for r = 0..n
+        meets = type1 <= alpha
+        if not meets.any():
             continue
-        power = stats.binom.sf(r, n, q1)
+        r = int(np.argmax(meets))
+        power = sf1[n, r + 1]
         if power >= 1 - beta:
             return SingleStageDesign(n=n, r=r, alpha=float(type1[r]), power=float(power))
     return None
@@ -118,29 +123,41 @@ def simon_candidates_for(q0: float, q1: float, targets, n_max: int = 60) -> dict
     """:func:`simon_candidates` for several (alpha, beta) pairs at once: the reject and
     stopping probabilities depend only on (q0, q1, n), so each grid is computed once and every
     pair is searched in it. Returns {(alpha, beta): candidates}."""
+    return _simon_search([(q0, q1)], targets, n_max)[(q0, q1)]
+
+
+def _simon_search(rate_pairs, targets, n_max: int, tables=None) -> dict:
+    """The search behind :func:`simon_candidates` for many (q0, q1) pairs and (alpha, beta)
+    targets. For each n the two-stage grid of every distinct response rate is computed once
+    and shared by all pairs using it. Returns {(q0, q1): {(alpha, beta): candidates}}."""
+    rate_pairs = [(float(q0), float(q1)) for q0, q1 in rate_pairs]
     targets = [(float(a), float(b)) for a, b in targets]
-    tables0, tables1 = _binomial_tables(q0, n_max), _binomial_tables(q1, n_max)
-    rows: dict[tuple[float, float], list[dict]] = {target: [] for target in targets}
+    rates = sorted({q for pair in rate_pairs for q in pair})
+    tables = tables or {q: _binomial_tables(q, n_max) for q in rates}
+    rows: dict = {pair: {target: [] for target in targets} for pair in rate_pairs}
     for n in range(2, n_max + 1):
-        reject0, pet0 = _two_stage_grid(n, *tables0)
-        reject1, _ = _two_stage_grid(n, *tables1)
+        grids = {q: _two_stage_grid(n, *tables[q]) for q in rates}
         n1 = np.arange(1, n)[:, None, None]
         r1 = np.arange(n)[None, :, None]
         r = np.arange(n)[None, None, :]
         valid = (r1 < n1) & (r >= r1)
-        en0 = n1[..., 0] + (1 - pet0) * (n - n1[..., 0])  # (N1, r1)
-        en0_full = np.broadcast_to(en0[..., None], valid.shape)
-        for alpha, beta in rows:
-            feasible = valid & (reject0 <= alpha) & (reject1 >= 1 - beta)
-            if not feasible.any():
-                continue
-            score = np.where(feasible, en0_full, np.inf)
-            i, j, k = np.unravel_index(np.argmin(score), score.shape)
-            rows[(alpha, beta)].append({"r1": int(j), "n1": int(i + 1), "r": int(k), "n": n,
-                                        "alpha": float(reject0[i, j, k]), "power": float(reject1[i, j, k]),
-                                        "en0": float(en0[i, j]), "pet0": float(pet0[i, j])})
+        for q0, q1 in rate_pairs:
+            (reject0, pet0), (reject1, _) = grids[q0], grids[q1]
+            en0 = n1[..., 0] + (1 - pet0) * (n - n1[..., 0])  # (N1, r1)
+            en0_full = np.broadcast_to(en0[..., None], valid.shape)
+            for alpha, beta in targets:
+                feasible = valid & (reject0 <= alpha) & (reject1 >= 1 - beta)
+                if not feasible.any():
+                    continue
+                score = np.where(feasible, en0_full, np.inf)
+                i, j, k = np.unravel_index(np.argmin(score), score.shape)
+                rows[(q0, q1)][(alpha, beta)].append({
+                    "r1": int(j), "n1": int(i + 1), "r": int(k), "n": n,
+                    "alpha": float(reject0[i, j, k]), "power": float(reject1[i, j, k]),
+                    "en0": float(en0[i, j]), "pet0": float(pet0[i, j])})
     columns = ["r1", "n1", "r", "n", "alpha", "power", "en0", "pet0"]
-    return {target: pd.DataFrame(found, columns=columns) for target, found in rows.items()}
+    return {pair: {target: pd.DataFrame(found, columns=columns) for target, found in by_target.items()}
+            for pair, by_target in rows.items()}
 
 
 def simon_designs(q0: float, q1: float, alpha: float, beta: float, n_max: int = 60) -> dict[str, SimonDesign | None]:
@@ -178,41 +195,48 @@ def failure_designs(p0: float, p1: float, alpha: float, beta: float, n_max: int 
 def failure_designs_for(p0: float, p1: float, targets, n_max: int = 60) -> list[pd.DataFrame]:
     """:func:`failure_designs` for several (alpha, beta) pairs of one (p0, p1), in their order
     (the two-stage search is shared, see :func:`simon_candidates_for`)."""
-    if not p1 < p0:
-        raise ValueError("for a failure endpoint the target rate p1 must be below the null rate p0")
-    q0, q1 = 1 - p0, 1 - p1
+    return _failure_designs_grid([(p0, p1)], targets, n_max)
+
+
+def _failure_designs_grid(rate_pairs, targets, n_max: int) -> list[pd.DataFrame]:
+    """One frame per (p0, p1) pair and (alpha, beta) target, pairs outermost, each in order."""
+    for p0, p1 in rate_pairs:
+        if not p1 < p0:
+            raise ValueError("for a failure endpoint the target rate p1 must be below the null rate p0")
     targets = [(float(a), float(b)) for a, b in targets]
-    candidates = simon_candidates_for(q0, q1, targets, n_max)
+    response_pairs = [(1 - p0, 1 - p1) for p0, p1 in rate_pairs]
+    tables = {q: _binomial_tables(q, n_max) for q in sorted({q for pair in response_pairs for q in pair})}
+    candidates = _simon_search(response_pairs, targets, n_max, tables)
     frames = []
-    for alpha, beta in targets:
-        rows = []
-        single = single_stage_design(q0, q1, alpha, beta, n_max)
-        if single is not None:
-            rows.append({"design": "single-stage", "n1": np.nan, "max_bsi_stage1": np.nan, "n": single.n,
-                         "max_bsi": single.max_failures, "alpha": single.alpha, "power": single.power,
-                         "en0": float(single.n)})
-        for kind, simon in _optimal_and_minimax(candidates[(alpha, beta)]).items():
-            if simon is None:
-                continue
-            rows.append({"design": f"Simon {kind}", "n1": simon.n1, "max_bsi_stage1": simon.max_failures_stage1,
-                         "n": simon.n, "max_bsi": simon.max_failures, "alpha": simon.alpha,
-                         "power": simon.power, "en0": simon.en0})
-        frame = pd.DataFrame(rows, columns=["design", "n1", "max_bsi_stage1", "n", "max_bsi", "alpha", "power", "en0"])
-        frame.insert(0, "p0", p0)
-        frame.insert(1, "p1", p1)
-        frame.insert(2, "alpha_target", alpha)
-        frame.insert(3, "power_target", 1 - beta)
-        frames.append(frame.astype({"n1": "Int64", "max_bsi_stage1": "Int64"}))
+    for (p0, p1), (q0, q1) in zip(rate_pairs, response_pairs):
+        for alpha, beta in targets:
+            rows = []
+            single = _single_stage(tables[q0][1], tables[q1][1], alpha, beta, n_max)
+            if single is not None:
+                rows.append({"design": "single-stage", "n1": np.nan, "max_bsi_stage1": np.nan, "n": single.n,
+                             "max_bsi": single.max_failures, "alpha": single.alpha, "power": single.power,
+                             "en0": float(single.n)})
+            for kind, simon in _optimal_and_minimax(candidates[(q0, q1)][(alpha, beta)]).items():
+                if simon is None:
+                    continue
+                rows.append({"design": f"Simon {kind}", "n1": simon.n1, "max_bsi_stage1": simon.max_failures_stage1,
+                             "n": simon.n, "max_bsi": simon.max_failures, "alpha": simon.alpha,
+                             "power": simon.power, "en0": simon.en0})
+            frame = pd.DataFrame(rows, columns=["design", "n1", "max_bsi_stage1", "n", "max_bsi", "alpha", "power", "en0"])
+            frame.insert(0, "p0", p0)
+            frame.insert(1, "p1", p1)
+            frame.insert(2, "alpha_target", alpha)
+            frame.insert(3, "power_target", 1 - beta)
+            frames.append(frame.astype({"n1": "Int64", "max_bsi_stage1": "Int64"}))
     return frames
 
 
 def design_space(null_rates, target_rates, alphas=(0.05, 0.10), powers=(0.80, 0.90), n_max: int = 60) -> pd.DataFrame:
     """``failure_designs`` over a grid of null rates, target rates, alphas and powers (the
-    two-stage grids of each (null, target) pair are computed once for all alphas and powers)."""
+    two-stage grid of each response rate and size is computed once for the whole grid)."""
     targets = [(a, 1 - pw) for a in alphas for pw in powers]
-    frames = [frame for p0 in null_rates for p1 in target_rates if p1 < p0
-              for frame in failure_designs_for(p0, p1, targets, n_max)]
-    frames = [frame for frame in frames if not frame.empty]
+    rate_pairs = [(p0, p1) for p0 in null_rates for p1 in target_rates if p1 < p0]
+    frames = [frame for frame in _failure_designs_grid(rate_pairs, targets, n_max) if not frame.empty]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 

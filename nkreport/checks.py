@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import arviz as az
 import numpy as np
 
 RHAT_MAX = 1.01
@@ -33,6 +32,8 @@ class GateReport:
 
 
 def gate_report(idata, model: str, var_names=None) -> GateReport:
+    import arviz as az  # imported when first needed: chapters that only read stored fits skip it
+
     # unrounded: az.summary rounds to two decimals by default, which would let R-hat 1.014 pass
     summary = az.summary(idata, var_names=var_names, kind="diagnostics", round_to="none")
     divergences = int(np.asarray(idata.sample_stats["diverging"]).sum()) if "diverging" in idata.sample_stats else 0
@@ -233,6 +234,8 @@ def crosscheck_predictive(samples, quadrature: QuadratureResult, *, tolerance_mc
     ``tolerance_mcse`` Monte Carlo standard errors (ArviZ's MCSE) plus
     :data:`CROSSCHECK_GRID_ALLOWANCE` (quadrature discretisation); raises :class:`ConvergenceError` otherwise and returns the comparison.
     """
+    import arviz as az
+
     draws = np.asarray(samples, dtype=float)
     if draws.ndim == 1:
         draws = draws[None, :]

@@ -19,12 +19,11 @@ STORE_ENV = "NKREPORT_FIT_CACHE"
 
 
 def _versions() -> list[str]:
-    import arviz
-    import numpy
-    import pymc
-    import pytensor
+    """Installed versions of the libraries a stored fit depends on (read from the package
+    metadata, so that a chapter reading a stored fit need not import PyMC or ArviZ)."""
+    from importlib.metadata import version
 
-    return [pymc.__version__, pytensor.__version__, numpy.__version__, arviz.__version__]
+    return [version(name) for name in ("pymc", "pytensor", "numpy", "arviz")]
 
 
 def store_path(kind: str, parts: Iterable[str], suffix: str) -> Path | None:

@@ -54,7 +54,10 @@ def timed(command: list[str], cwd: Path, env: dict | None = None) -> tuple[float
 
 
 def executed_chapters(log: str) -> list[str]:
-    return sorted(set(re.findall(r"book/(\S+)\.md: Executing notebook", log)))
+    """Chapters executed by a build: in the extension's parallel pass or by myst-nb while reading."""
+    log = re.sub(r"\x1b\[[0-9;]*m", "", log)
+    return sorted(set(re.findall(r"book/(\S+)\.md: Executing notebook", log))
+                  | set(re.findall(r"^\[nkreport\] executed book/(\S+) in ", log, re.MULTILINE)))
 
 
 def chapter_times(copy: Path) -> dict[str, float]:
@@ -87,6 +90,8 @@ def machine() -> dict:
 
 
 def main() -> None:
+    from nkreport import preexecute
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--pdf", action="store_true", help="also time the PDF build (needs TeX)")
@@ -123,6 +128,7 @@ def main() -> None:
         "date": time.strftime("%Y-%m-%d"),
         "machine": machine(),
         "repeat": args.repeat,
+        "execution_workers": preexecute.workers(),
         "clean_html_build_s": med(clean),
         "no_change_rebuild_s": med(nochange),
         "added_cohort_rebuild_s": med(added),

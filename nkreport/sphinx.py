@@ -12,6 +12,8 @@ Enabled in ``_config.yml`` with ``sphinx: extra_extensions: [nkreport.sphinx]``.
   chapter is re-read, and the fingerprint is written as a comment into its first code cell, so
   the execution cache key changes too. Restoring the files restores the earlier key, and the
   earlier cached run is reused.
+* **Parallel execution** (``env-before-read-docs``, :mod:`nkreport.preexecute`): the chapters
+  missing from the execution cache run on several cores before Sphinx reads them.
 * **Results JSON** (``build-finished``): every value glued with :func:`nkreport.results.glue`
   goes into ``<outdir>/results.json`` as ``{key: {value, text, chapter}}``.
 """
@@ -28,7 +30,7 @@ from sphinx.application import Sphinx
 from sphinx.errors import ExtensionError
 from sphinx.util import logging
 
-from . import __version__, paths, results
+from . import __version__, paths, preexecute, results
 
 logger = logging.getLogger(__name__)
 
@@ -264,4 +266,5 @@ def setup(app: Sphinx) -> dict:
     app.connect("env-purge-doc", on_env_purge_doc)
     app.connect("env-merge-info", on_env_merge_info)
     app.connect("build-finished", write_results)
+    preexecute.setup(app)
     return {"version": __version__, "env_version": 1, "parallel_read_safe": True, "parallel_write_safe": True}

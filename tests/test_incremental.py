@@ -58,7 +58,9 @@ FIXTURE_SIDECAR = {
 }
 FIXTURE_BIB = "\n@misc{test_fixture,\n  title = {Test fixture of the incremental-build test (not a study)},\n  year = {2026}\n}\n"
 
+# a chapter runs either in the extension's parallel pass before reading or in myst-nb while reading
 _EXECUTING = re.compile(r"^(\S+\.md): Executing notebook", re.MULTILINE)
+_PRE_EXECUTED = re.compile(r"^\[nkreport\] executed (\S+) in ", re.MULTILINE)
 _REREADING = re.compile(r"\[nkreport\] inputs changed; re-reading: (.+)$", re.MULTILINE)
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -73,8 +75,9 @@ def copy_repository(target: Path) -> Path:
     return target
 
 
-def build(project: Path, output: Path | None = None) -> tuple[int, str]:
+def build(project: Path, output: Path | None = None, workers: int = 2) -> tuple[int, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("NKREPORT_DATA",)}
+    env["NKREPORT_EXECUTION_WORKERS"] = str(workers)
     # the copy's own package, not the working tree's, runs the hooks and the chapters
     env.update(NKREPORT_ROOT=str(project), PYTENSOR_FLAGS="blas__ldflags=",
                PYTHONPATH=os.pathsep.join([str(project)] + [p for p in [env.get("PYTHONPATH")] if p]))
@@ -97,8 +100,13 @@ def notebook_docs(project: Path) -> dict[str, tuple[str, ...]]:
     return out
 
 
+def executed_while_reading(project: Path, log: str) -> set[str]:
+    return {Path(m).resolve().relative_to(project.resolve()).with_suffix("").as_posix() for m in _EXECUTING.findall(log)}
+
+
 def executed(project: Path, log: str) -> set[str]:
-    docs = {Path(m).resolve().relative_to(project.resolve()).with_suffix("").as_posix() for m in _EXECUTING.findall(log)}
+    """Chapters executed by this build, in the parallel pass or while reading."""
+    docs = executed_while_reading(project, log) | set(_PRE_EXECUTED.findall(log))
     return docs & set(notebook_docs(project))
 
 
@@ -124,6 +132,8 @@ def test_incremental_rebuild_reexecutes_exactly_the_readers_and_equals_clean_bui
     code, log = build(project)
     assert code == 0, log[-3000:]
     assert executed(project, log) == set(notebook_docs(project))
+    # the parallel pass stored every run under the key myst-nb computes: nothing runs twice
+    assert executed_while_reading(project, log) == set()
     first = results(project / "_build")
 
     code, log = build(project)  # nothing changed: everything from the cache
@@ -148,11 +158,12 @@ def test_incremental_rebuild_reexecutes_exactly_the_readers_and_equals_clean_bui
     assert code == 0, log[-3000:]
     assert executed(project, log) == trial_readers
 
-    # the incremental result equals a clean build of the same tree
+    # the incremental result equals a clean build of the same tree, executed one chapter at a
+    # time by myst-nb alone (so parallel and serial execution give the same results)
     clean = tmp_path / "clean"
-    code, log = build(project, output=clean)
+    code, log = build(project, output=clean, workers=1)
     assert code == 0, log[-3000:]
-    assert executed(project, log) == set(notebook_docs(project))
+    assert executed_while_reading(project, log) == set(notebook_docs(project))
     assert results(project / "_build") == results(clean / "_build")
     recorded = json.loads((project / "_build" / hooks.INPUTS_FILE).read_text())
     assert recorded == json.loads((clean / "_build" / hooks.INPUTS_FILE).read_text())
@@ -177,3 +188,18 @@ def test_invalid_data_stops_before_execution_and_keeps_last_html(tmp_path):
 
     code, log = build(project)  # still broken: still nothing touched
     assert code != 0 and tree_hashes(html) == before
+
+
+def test_a_failing_chapter_fails_the_build_with_its_traceback(tmp_path):
+    """A chapter that fails in the parallel pass is not cached; myst-nb runs it again while
+    reading and the build stops with the cell's error, as without the parallel pass."""
+    project = copy_repository(tmp_path / "repo")
+    chapter = project / "book" / "02_evidence.md"
+    text = chapter.read_text(encoding="utf-8")
+    cell = text.index("```{code-cell} ipython3\n:tags: [remove-cell]\n") + len("```{code-cell} ipython3\n:tags: [remove-cell]\n")
+    chapter.write_text(text[:cell] + 'raise RuntimeError("test fixture: a failing cell")\n' + text[cell:], encoding="utf-8")
+    code, log = build(project)
+    assert code != 0
+    assert "[nkreport] book/02_evidence failed" in log
+    assert "RuntimeError: test fixture: a failing cell" in log
+    assert not (project / "_build" / "html" / "results.json").exists()

@@ -2,9 +2,13 @@
 PDF after HTML, and per-chapter execution times.
 
 Every figure is the median over ``--repeat`` runs, each in a fresh copy of the repository's
-tracked files (so caches start empty). Run from the repository root:
+tracked files (so the book's execution cache and store of fits start empty). PyTensor's and
+numba's compile caches in the home folder stay as they are, as after an install that has
+built the book once; ``--cold-compile-caches`` gives each clean build empty ones instead, as
+on a new machine. Chapters run as the book runs them (in parallel, one per core;
+``NKREPORT_EXECUTION_WORKERS`` to change). Run from the repository root:
 
-    python benchmarks/build_bench.py --repeat 3
+    python benchmarks/build_bench.py --repeat 3 [--pdf] [--cold-compile-caches]
 
 The generated cohort exists only inside the temporary copy; nothing is written to data/.
 """
@@ -72,6 +76,13 @@ def chapter_times(copy: Path) -> dict[str, float]:
     return dict(sorted(times.items()))
 
 
+def cold_compile_env(copy: Path) -> dict:
+    """Environment giving a build empty PyTensor and numba compile caches (inside the copy)."""
+    flags = [f for f in os.environ.get("PYTENSOR_FLAGS", "").split(",") if f and not f.startswith("base_compiledir=")]
+    return {"PYTENSOR_FLAGS": ",".join([*flags, f"base_compiledir={copy / '_compile' / 'pytensor'}"]),
+            "NUMBA_CACHE_DIR": str(copy / "_compile" / "numba")}
+
+
 def machine() -> dict:
     import platform
 
@@ -95,6 +106,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--pdf", action="store_true", help="also time the PDF build (needs TeX)")
+    parser.add_argument("--cold-compile-caches", action="store_true",
+                        help="give each clean build empty PyTensor and numba compile caches, as on a new machine")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "build.json")
     args = parser.parse_args()
 
@@ -103,7 +116,7 @@ def main() -> None:
     for run in range(args.repeat):
         copy = fresh_copy()
         try:
-            seconds, _ = timed(BUILD, copy)
+            seconds, _ = timed(BUILD, copy, cold_compile_env(copy) if args.cold_compile_caches else None)
             clean.append(seconds)
             per_chapter = chapter_times(copy)
             for _ in range(3):
@@ -129,6 +142,7 @@ def main() -> None:
         "machine": machine(),
         "repeat": args.repeat,
         "execution_workers": preexecute.workers(),
+        "compile_caches": "cold for the clean builds" if args.cold_compile_caches else "warm (the user's own)",
         "clean_html_build_s": med(clean),
         "no_change_rebuild_s": med(nochange),
         "added_cohort_rebuild_s": med(added),

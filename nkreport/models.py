@@ -33,14 +33,22 @@ from typing import TYPE_CHECKING
 import arviz as az
 import numpy as np
 import pandas as pd
-import pymc as pm
 from scipy import stats
 
 from . import SEED, store
-from .checks import (GateReport, QuadratureResult, assert_converged, crosscheck_predictive, map_posterior_mean,
-                     map_quadrature, predictive_count_pmf)
+from .checks import (
+    GateReport,
+    QuadratureResult,
+    assert_converged,
+    crosscheck_predictive,
+    map_posterior_mean,
+    map_quadrature,
+    predictive_count_pmf,
+)
 
 if TYPE_CHECKING:
+    import pymc as pm
+
     from . import priors
 
 #: Prior standard deviation of the mean log-odds (unit information for a binomial at 50 %).
@@ -77,6 +85,8 @@ def earlier_studies(cohorts: pd.DataFrame, outcome: str, role: str = "earlier_tr
 
 def build_map_model(events, n, *, tau_scale: float = TAU_SCALE, mu_sd: float = MU_SD) -> pm.Model:
     """The non-centred hierarchical binomial-logit model (see the module docstring)."""
+    import pymc as pm  # imported when first needed: a chapter reading a stored fit skips PyMC
+
     events = np.asarray(events, dtype=int)
     n = np.asarray(n, dtype=int)
     coords = {"study": np.arange(events.size)}
@@ -157,6 +167,8 @@ def fit_map(studies: pd.DataFrame, name: str, *, tau_scale: float = TAU_SCALE, m
         idata = az.from_netcdf(stored)
         idata.load()
     else:
+        import pymc as pm
+
         model = build_map_model(events, n, tau_scale=tau_scale, mu_sd=mu_sd)
         with model:
             idata = pm.sample(random_seed=seed_for(name), **settings)

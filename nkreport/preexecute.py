@@ -11,7 +11,7 @@ When Sphinx then reads a chapter, myst-nb finds the stored run and executes noth
   reuses: ``nkreport_after: [08_comparative]`` (names relative to the chapter's folder). It
   starts only after they have finished, so the shared fit is sampled once. Among the chapters
   ready to start, those that others wait for go first, then the longest by their last
-  recorded run, then the book's order.
+  recorded run, then those that waited for others, then the book's order.
 * **Left to myst-nb.** Chapters that read values glued by other chapters of the same build
   (dependency group ``chapters``, the conclusion) need those chapters read first; myst-nb
   executes them in reading order, as before. So does any chapter excluded from execution.
@@ -86,7 +86,9 @@ def resolve_after(docname: str, names, known: set[str]) -> set[str]:
 
 def schedule(jobs: dict[str, Job]) -> list[str]:
     """Start order among jobs with nothing left to wait for: chapters others wait for first
-    (more waiting chapters first), then the longest last run, then book (name) order."""
+    (more waiting chapters first), then the longest last run, then chapters that waited for
+    others (they reuse a stored fit, so they are model chapters: without a recorded run they
+    start as soon as they can), then book (name) order."""
     dependents = {name: 0 for name in jobs}
 
     def count(name: str, seen: set[str]) -> None:
@@ -98,7 +100,7 @@ def schedule(jobs: dict[str, Job]) -> list[str]:
 
     for name in jobs:
         count(name, set())
-    return sorted(jobs, key=lambda n: (-dependents[n], -jobs[n].last_seconds, n))
+    return sorted(jobs, key=lambda n: (-dependents[n], -jobs[n].last_seconds, not jobs[n].after, n))
 
 
 def check_cycles(jobs: dict[str, Job]) -> None:

@@ -18,7 +18,7 @@ def job(name: str, after=(), seconds: float = 0.0) -> Job:
                after=set(after), last_seconds=seconds)
 
 
-def test_chapters_others_wait_for_start_first_then_the_longest_then_book_order():
+def test_chapters_others_wait_for_start_first_then_the_longest_then_the_waiting_ones():
     jobs = {j.docname: j for j in [
         job("book/01_trial", seconds=3), job("book/05_stop", seconds=7), job("book/06_map"),
         job("book/07_updating", after=["book/06_map"]), job("book/08_comparative"),
@@ -27,8 +27,19 @@ def test_chapters_others_wait_for_start_first_then_the_longest_then_book_order()
     ]}
     order = preexecute.schedule(jobs)
     assert order[:2] == ["book/08_comparative", "book/06_map"]
-    assert order.index("book/05_stop") < order.index("book/01_trial")
-    assert order[-3:] == ["book/07_updating", "book/09_sensitivity", "book/10_next"]
+    assert order[2:4] == ["book/05_stop", "book/01_trial"]  # recorded runs, longest first
+    # without a recorded run, chapters that reuse a stored fit come before the other chapters
+    assert order[4:] == ["book/07_updating", "book/09_sensitivity", "book/10_next"]
+
+
+def test_without_recorded_runs_chapters_that_wait_come_first():
+    jobs = {j.docname: j for j in [job("b/01"), job("b/06"), job("b/07", after=["b/06"]), job("b/02")]}
+    assert preexecute.schedule(jobs) == ["b/06", "b/07", "b/01", "b/02"]
+
+
+def test_a_recorded_run_outranks_waiting():
+    jobs = {j.docname: j for j in [job("a"), job("b", after=["a"]), job("c", seconds=9), job("d", after=["a"], seconds=20)]}
+    assert preexecute.schedule(jobs) == ["a", "d", "c", "b"]
 
 
 def test_waiting_counts_are_transitive():

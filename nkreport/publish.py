@@ -54,8 +54,14 @@ def mathjax_source() -> Path:
 
 
 def copy_mathjax(target: Path) -> Path:
-    """Copy the MathJax parts into ``target`` (a ``_static/mathjax`` folder); return it."""
+    """Copy the MathJax parts into ``target`` (a ``_static/mathjax`` folder); return it.
+    Skipped when an earlier build copied the same distribution (a stamp file says which)."""
+    from importlib.metadata import version
+
     source = mathjax_source()
+    stamp, copied = target / ".nkreport-mathjax", f"{source}\n{version('django-static-mathjax')}\n{MATHJAX_PARTS}\n"
+    if stamp.is_file() and stamp.read_text(encoding="utf-8") == copied:
+        return target
     for part in MATHJAX_PARTS:
         src = source / part
         if not src.exists():
@@ -66,6 +72,7 @@ def copy_mathjax(target: Path) -> Path:
             shutil.copytree(src, dst, dirs_exist_ok=True)
         else:
             shutil.copy2(src, dst)
+    stamp.write_text(copied, encoding="utf-8")
     return target
 
 
@@ -91,7 +98,8 @@ def on_build_finished(app: Sphinx, exception) -> None:
     if exception is not None or app.builder.format != "html":
         return
     (Path(app.outdir) / "_static" / FAVICON).write_text(FAVICON_SVG, encoding="utf-8")
-    write_favicon_ico(Path(app.outdir) / "favicon.ico")
+    if not (Path(app.outdir) / "favicon.ico").exists():
+        write_favicon_ico(Path(app.outdir) / "favicon.ico")
     target = copy_mathjax(Path(app.outdir) / "_static" / MATHJAX_STATIC)
     logger.info(f"[nkreport] MathJax copied to {target}")
 

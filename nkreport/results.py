@@ -14,8 +14,6 @@ import math
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 RESULTS_FILE = "results.json"
 #: Environment variable naming the build directory (``<...>/_build``) of the running build.
 BUILD_DIR_ENV = "NKREPORT_BUILD_DIR"
@@ -25,6 +23,8 @@ RESULT_MIME = "text/x-nkreport-result"
 
 def _plain(value: Any) -> Any:
     """Convert numpy and pandas scalars and containers to JSON-ready Python values."""
+    import numpy as np  # here, not at the top: the build's Sphinx process never needs it
+
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, np.ndarray)):

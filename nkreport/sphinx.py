@@ -87,10 +87,11 @@ def chapter_dependencies(source: str) -> tuple[str, ...] | None:
     return tuple(sorted(set(groups) | {"package"}))
 
 
-def chapter_fingerprint(root: Path, groups: tuple[str, ...]) -> str:
+def chapter_fingerprint(root: Path, groups: tuple[str, ...], known: dict[str, str] | None = None) -> str:
+    """The fingerprint of a chapter's input groups (``known``: group fingerprints already computed)."""
     digest = hashlib.sha256()
     for group in groups:
-        digest.update(group_fingerprint(root, group).encode())
+        digest.update((known[group] if known and group in known else group_fingerprint(root, group)).encode())
     return digest.hexdigest()[:16]
 
 
@@ -209,20 +210,23 @@ def write_results(app: Sphinx, exception) -> None:
     glue_files = {doc: execute_dir.joinpath(*(doc + ".glue.json").split("/")) for doc in sorted(app.env.found_docs)}
     collected = results.collect(glue_files)
     root = _root(app)
+    fingerprints = {group: group_fingerprint(root, group) for group in DEPENDENCY_GROUPS}
     payload = {
         "nkreport_version": __version__,
-        "inputs": {group: group_fingerprint(root, group)[:16] for group in DEPENDENCY_GROUPS},
+        "inputs": {group: fingerprint[:16] for group, fingerprint in fingerprints.items()},
         "results": collected,
     }
     out = Path(app.outdir) / results.RESULTS_FILE
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(payload, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     logger.info(f"[nkreport] {len(collected)} glued results written to {out}")
-    write_inputs(app, root)
+    write_inputs(app, root, fingerprints)
 
 
-def chapter_inputs(root: Path, docs: dict[str, Path]) -> dict[str, dict]:
-    """Per chapter (docname → source file): its dependency groups and input fingerprint."""
+def chapter_inputs(root: Path, docs: dict[str, Path], known: dict[str, str] | None = None) -> dict[str, dict]:
+    """Per chapter (docname → source file): its dependency groups and input fingerprint
+    (``known``: group fingerprints already computed)."""
+    known = dict(known or {})
     out = {}
     for docname, source_path in sorted(docs.items()):
         try:
@@ -235,19 +239,22 @@ def chapter_inputs(root: Path, docs: dict[str, Path]) -> dict[str, dict]:
             source = source_path.resolve().relative_to(root.resolve()).as_posix()
         except ValueError:
             source = str(source_path)
+        for group in groups:
+            if group not in known:
+                known[group] = group_fingerprint(root, group)
         out[docname] = {
             "source": source,
             "source_sha": hashlib.sha256(source_path.read_bytes()).hexdigest()[:16],
             "groups": list(groups),
-            "group_fingerprints": {g: group_fingerprint(root, g)[:16] for g in groups},
-            "fingerprint": chapter_fingerprint(root, groups),
+            "group_fingerprints": {g: known[g][:16] for g in groups},
+            "fingerprint": chapter_fingerprint(root, groups, known),
         }
     return out
 
 
-def write_inputs(app: Sphinx, root: Path) -> None:
+def write_inputs(app: Sphinx, root: Path, known: dict[str, str] | None = None) -> None:
     docs = {doc: Path(app.env.doc2path(doc)) for doc in app.env.found_docs}
-    payload = {"nkreport_version": __version__, "chapters": chapter_inputs(root, docs)}
+    payload = {"nkreport_version": __version__, "chapters": chapter_inputs(root, docs, known)}
     out = Path(app.outdir).parent / INPUTS_FILE
     out.write_text(json.dumps(payload, indent=1, sort_keys=True) + "\n", encoding="utf-8")
 

@@ -116,14 +116,7 @@ def simon_candidates(q0: float, q1: float, alpha: float, beta: float, n_max: int
     Columns r1, n1, r, n, alpha, power, en0, pet0. Feasible: type I error ≤ alpha and power
     ≥ 1 - beta, with 0 ≤ r1 < n1 < n and r1 ≤ r < n.
     """
-    return simon_candidates_for(q0, q1, [(alpha, beta)], n_max)[(alpha, beta)]
-
-
-def simon_candidates_for(q0: float, q1: float, targets, n_max: int = 60) -> dict[tuple[float, float], pd.DataFrame]:
-    """:func:`simon_candidates` for several (alpha, beta) pairs at once: the reject and
-    stopping probabilities depend only on (q0, q1, n), so each grid is computed once and every
-    pair is searched in it. Returns {(alpha, beta): candidates}."""
-    return _simon_search([(q0, q1)], targets, n_max)[(q0, q1)]
+    return _simon_search([(q0, q1)], [(alpha, beta)], n_max)[(q0, q1)][(alpha, beta)]
 
 
 def _simon_search(rate_pairs, targets, n_max: int, tables=None) -> dict:
@@ -189,13 +182,7 @@ def failure_designs(p0: float, p1: float, alpha: float, beta: float, n_max: int 
     One row per design type with its rule in BSIs: success if BSIs ≤ ``max_bsi`` of ``n``;
     for two-stage designs the trial continues after ``n1`` only if BSIs ≤ ``max_bsi_stage1``.
     """
-    return failure_designs_for(p0, p1, [(alpha, beta)], n_max)[0]
-
-
-def failure_designs_for(p0: float, p1: float, targets, n_max: int = 60) -> list[pd.DataFrame]:
-    """:func:`failure_designs` for several (alpha, beta) pairs of one (p0, p1), in their order
-    (the two-stage search is shared, see :func:`simon_candidates_for`)."""
-    return _failure_designs_grid([(p0, p1)], targets, n_max)
+    return _failure_designs_grid([(p0, p1)], [(alpha, beta)], n_max)[0]
 
 
 def _failure_designs_grid(rate_pairs, targets, n_max: int) -> list[pd.DataFrame]:

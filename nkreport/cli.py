@@ -17,10 +17,12 @@ import sys
 from pathlib import Path
 
 from . import SEED, __version__, data, paths
-from .schema import COHORT_COLUMNS, ID_PATTERN, SIDECAR_KEYS, ColumnSpec
+from .schema import COHORT_COLUMNS, ID_PATTERN, MAX_ID_LENGTH, SIDECAR_KEYS, TEMPLATE_MARK, ColumnSpec
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
-FILL = "FILL: "
+FILL = TEMPLATE_MARK + " "
+#: Largest SIMULATED patient-level file ``simulate-ipd`` writes.
+MAX_SIMULATED_PATIENTS = 100_000
 
 
 class UsageError(Exception):
@@ -90,8 +92,10 @@ def cohort_template(study_id: str) -> tuple[str, dict]:
 
 def new_cohort(study_id: str, data_dir: Path | None = None) -> tuple[Path, Path]:
     """Write ``<data>/cohorts/<study_id>.csv`` and its sidecar from the template; never overwrites."""
-    if not re.fullmatch(ID_PATTERN, study_id):
-        raise UsageError(f"{study_id!r} is not a valid study id: use lower-case letters, digits and _")
+    if not re.fullmatch(ID_PATTERN, study_id) or len(study_id) > MAX_ID_LENGTH - len("_arm_outcome"):
+        shown = study_id if len(study_id) <= 40 else study_id[:37] + "..."
+        raise UsageError(f"{shown!r} is not a valid study id: use lower-case letters, digits and _, "
+                         f"at most {MAX_ID_LENGTH - len('_arm_outcome')} characters")
     folder = Path(data_dir or paths.data_dir()) / "cohorts"
     if not folder.is_dir():
         raise UsageError(f"{folder} is not a folder; name the data folder with --data-dir")
@@ -100,8 +104,17 @@ def new_cohort(study_id: str, data_dir: Path | None = None) -> tuple[Path, Path]
     if existing:
         raise UsageError(f"{', '.join(map(str, existing))} already exists; nothing was written (choose another id or edit the file)")
     text, sidecar = cohort_template(study_id)
-    csv_path.write_text(text, encoding="utf-8")
-    json_path.write_text(json.dumps(sidecar, indent=2) + "\n", encoding="utf-8")
+    written = []
+    try:
+        for path, content in ((csv_path, text), (json_path, json.dumps(sidecar, indent=2) + "\n")):
+            with path.open("x", encoding="utf-8") as handle:
+                written.append(path)
+                handle.write(content)
+    except OSError as err:
+        for path in written:  # nothing half-written stays behind
+            path.unlink(missing_ok=True)
+        raise UsageError(f"cannot write {path} ({err.strerror or err}); nothing was written "
+                         "(check that the data folder is writable)") from None
     return csv_path, json_path
 
 
@@ -161,9 +174,20 @@ def rebuild_status(root: Path | None = None, build_dir: Path | None = None) -> d
     if not record.exists():
         return {"previous_build": None, "chapters": {}, "reexecute": None,
                 "message": f"no previous build recorded in {build_dir}: the next build executes every chapter"}
-    stored = json.loads(record.read_text(encoding="utf-8"))["chapters"]
+    try:
+        stored = json.loads(record.read_text(encoding="utf-8"))["chapters"]
+        if not isinstance(stored, dict):
+            raise TypeError
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
+        return {"previous_build": None, "chapters": {}, "reexecute": None,
+                "message": f"the record of the last build ({record}) is unreadable (was that build interrupted?): "
+                           "the next build executes every chapter"}
     chapters, reexecute = {}, []
     for docname, entry in sorted(stored.items()):
+        if not isinstance(entry, dict) or not isinstance(entry.get("source"), str):
+            chapters[docname] = {"state": "re-execute", "reasons": ["record unreadable"], "groups": []}
+            reexecute.append(docname)
+            continue
         source = root / entry["source"]
         if not source.exists():
             chapters[docname] = {"state": "removed"}
@@ -209,6 +233,10 @@ def cmd_status(args) -> int:
 def cmd_simulate_ipd(args) -> int:
     from . import ipd
 
+    if not 1 <= args.n <= MAX_SIMULATED_PATIENTS:
+        raise UsageError(f"--n {args.n}: give a number of patients between 1 and {MAX_SIMULATED_PATIENTS:,}")
+    if args.seed < 0:
+        raise UsageError(f"--seed {args.seed}: give a seed of 0 or more")
     path = ipd.write_simulated(Path(args.out) if args.out else None, n=args.n, seed=args.seed)
     _emit(args, {"csv": str(path), "sidecar": str(path.with_suffix(".json")), "seed": args.seed, "n": args.n},
           [f"wrote SIMULATED patient-level records (not real data): {path}"])
@@ -219,7 +247,7 @@ def cmd_simulate_ipd(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="nkreport", description=__doc__.split("\n\n")[0])
+    parser = _Parser(prog="nkreport", description=__doc__.split("\n\n")[0])
     parser.add_argument("--version", action="version", version=f"nkreport {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -253,16 +281,43 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _Parser(argparse.ArgumentParser):
+    """Argument errors exit with code 2, and stay JSON on stdout when ``--json`` was given."""
+
+    json_requested = False
+
+    def error(self, message: str):
+        if _Parser.json_requested:
+            sys.stdout.write(json.dumps({"ok": False, "error": message}) + "\n")
+        self.print_usage(sys.stderr)
+        sys.stderr.write(f"{self.prog}: error: {message}\n")
+        raise SystemExit(EXIT_USAGE)
+
+
+def _fail(args, message: str, code: int) -> int:
+    if getattr(args, "json", False):
+        sys.stdout.write(json.dumps({"ok": False, "error": message}) + "\n")
+    sys.stderr.write(f"nkreport {getattr(args, 'command', '')}: {message}\n")
+    return code
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    _Parser.json_requested = "--json" in argv
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return args.func(args)
     except UsageError as err:
+        return _fail(args, str(err), EXIT_USAGE)
+    except data.DataValidationError as err:
         if getattr(args, "json", False):
-            sys.stdout.write(json.dumps({"ok": False, "error": str(err)}) + "\n")
-        sys.stderr.write(f"nkreport {args.command}: {err}\n")
-        return EXIT_USAGE
+            sys.stdout.write(json.dumps({"ok": False, "problems": [_problem_dict(p) for p in err.problems]}) + "\n")
+        sys.stderr.write(str(err) + "\n")
+        return EXIT_INVALID
+    except (OSError, RecursionError) as err:
+        where = f" ({err.filename})" if getattr(err, "filename", None) else ""
+        return _fail(args, f"cannot carry out the command: {getattr(err, 'strerror', None) or err}{where}", EXIT_USAGE)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -20,14 +20,21 @@ import pandas as pd
 import pandera.pandas as pa
 
 from . import paths
+from .schema import TEXT_LENGTHS
 from .schema import (
     BASELINE_COLUMNS,
     COHORT_COLUMNS,
     DESIGN_COLUMNS,
+    ID_PATTERN,
     IDENTIFIER_COLUMN_PATTERN,
+    MAX_ID_LENGTH,
     MAX_N,
+    MISSING_MARKERS,
     RISK_FACTOR_COLUMNS,
     SIDECAR_KEYS,
+    SOURCE_FORMS,
+    SOURCE_PATTERN,
+    TEMPLATE_MARK,
     ColumnSpec,
 )
 
@@ -68,7 +75,7 @@ class DataValidationError(ValueError):
 def _display(path: Path) -> str:
     try:
         return str(path.resolve().relative_to(paths.project_root().resolve()))
-    except (ValueError, FileNotFoundError):
+    except (ValueError, OSError, RuntimeError):  # outside the project, or a symbolic-link loop
         return str(path)
 
 
@@ -141,24 +148,65 @@ def read_text_table(path: Path, specs: tuple[ColumnSpec, ...]) -> tuple[pd.DataF
 # --------------------------------------------------------------------------- field checks
 
 
+TITLE_LENGTH = TEXT_LENGTHS["title"]
+_ASCII_INTEGER = re.compile(r"[0-9]+")
+_ASCII_DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?")
+_ID = re.compile(ID_PATTERN)
+_SOURCE = re.compile(SOURCE_PATTERN)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+#: Shapes of direct identifiers of a patient in free text: a birth date, a record number, a
+#: calendar date in numbers, an e-mail address or a telephone number.
+IDENTIFIER_TEXT_PATTERNS = (
+    (re.compile(r"\b(born|d\.?o\.?b\.?|date of birth|birth ?date|birthday)\b", re.I), "mentions a birth date"),
+    (re.compile(r"\b(mrn|medical record|record (no|number|#)|chart (no|number)|patient id|hospital (no|number))\b", re.I),
+     "mentions a record number"),
+    (re.compile(r"\b(19|20)\d\d[-/.](0?[1-9]|1[0-2])[-/.](0?[1-9]|[12]\d|3[01])\b"), "holds a calendar date"),
+    (re.compile(r"\b(0?[1-9]|[12]\d|3[01])[-/.](0?[1-9]|1[0-2])[-/.](19|20)?\d\d\b"), "holds a calendar date"),
+    (re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+"), "holds an e-mail address"),
+    (re.compile(r"(\+|\b)\d{2,4}[ -]\d{3,4}[ -]\d{3,4}\b"), "holds a telephone number"),
+)
+
+
+def identifier_in_text(value: str) -> str | None:
+    """Why ``value`` looks like it names a patient (a birth date, a record number, ...), or None."""
+    for pattern, reason in IDENTIFIER_TEXT_PATTERNS:
+        if pattern.search(value):
+            return reason
+    return None
+
+
+def is_missing_marker(value: str) -> bool:
+    """True for a value that stands for "no value" (``n/a``, ``unknown``, ``-`` ...)."""
+    return value.strip().lower() in MISSING_MARKERS
+
+
+def is_placeholder(value: str) -> bool:
+    """True for a template placeholder written by ``nkreport new`` (``FILL: ...``)."""
+    return value.strip().upper().startswith(TEMPLATE_MARK)
+
+
+def _has_foreign_digits(value: str) -> bool:
+    return any(c.isdigit() or c.isnumeric() for c in value if not ("0" <= c <= "9"))
+
+
 def _is_count(value: str) -> bool:
-    return value.isdigit() and int(value) <= MAX_N
+    return _ASCII_INTEGER.fullmatch(value) is not None and int(value) <= MAX_N
 
 
 def _is_number(value: str) -> bool:
-    try:
-        number = float(value)
-    except ValueError:
-        return False
-    return math.isfinite(number) and 0 < number <= MAX_N
+    return _ASCII_DECIMAL.fullmatch(value) is not None and 0 < float(value) <= MAX_N
 
 
 def _is_percent(value: str) -> bool:
-    try:
-        number = float(value)
-    except ValueError:
-        return False
-    return math.isfinite(number) and 0 <= number <= 100
+    return _ASCII_DECIMAL.fullmatch(value) is not None and 0 <= float(value) <= 100
+
+
+def _is_text(spec: ColumnSpec):
+    def test(value: str) -> bool:
+        return (not is_missing_marker(value) and not is_placeholder(value) and len(value) <= spec.max_length
+                and not _CONTROL.search(value) and identifier_in_text(value) is None)
+    return test
 
 
 def _field_check(spec: ColumnSpec) -> tuple[pa.Check, str, str]:
@@ -169,22 +217,26 @@ def _field_check(spec: ColumnSpec) -> tuple[pa.Check, str, str]:
         return lambda v: (allow_empty and v == "") or (v != "" and test(v))
 
     if spec.kind == "id":
-        test, msg, fix = (lambda v: re.fullmatch(r"[a-z0-9][a-z0-9_]*", v) is not None,
-                          "is not a valid identifier", "use lower-case letters, digits and _ only, starting with a letter or digit")
+        test, msg, fix = (lambda v: _ID.fullmatch(v) is not None and len(v) <= MAX_ID_LENGTH,
+                          "is not a valid identifier",
+                          f"use lower-case letters, digits and _ only, starting with a letter or digit, at most {MAX_ID_LENGTH} characters")
     elif spec.kind == "text":
-        test, msg, fix = (lambda v: v.lower() not in {"nan", "na", "null", "none"} and not v.startswith(TEMPLATE_MARK),
-                          "is empty or a missing-value marker", f"give a value ({spec.description})")
+        test, msg, fix = (_is_text(spec), "is not a usable text",
+                          f"give a value ({spec.description}), at most {spec.max_length} characters on one line")
+    elif spec.kind == "source":
+        test, msg, fix = (lambda v: _SOURCE.fullmatch(v) is not None and len(v) <= spec.max_length,
+                          "is not a source the book can link", f"write the source as {SOURCE_FORMS}")
     elif spec.kind == "count":
         test, msg, fix = (_is_count, "is not a whole number between 0 and 1,000,000",
-                          "write a count of patients without decimals, signs or thousands separators")
+                          "write a count of patients with the digits 0-9, without decimals, signs or thousands separators")
     elif spec.kind == "days":
-        test, msg, fix = (lambda v: v.isdigit() and 1 <= int(v) <= 3650, "is not a number of days between 1 and 3650",
-                          "write the window in whole days (30 for one month), or leave the field empty if the source does not state it")
+        test, msg, fix = (lambda v: _is_count(v) and 1 <= int(v) <= 3650, "is not a number of days between 1 and 3650",
+                          "write the window in whole days with the digits 0-9 (30 for one month), or leave the field empty if the source does not state it")
     elif spec.kind == "percent":
         test, msg, fix = (_is_percent, "is not a percentage between 0 and 100",
-                          "write the printed percentage as a number without the % sign, or leave it empty")
+                          "write the printed percentage with the digits 0-9 and a point, without the % sign, or leave it empty")
     elif spec.kind == "number":
-        test, msg, fix = (_is_number, "is not a positive number", "write a positive decimal number")
+        test, msg, fix = (_is_number, "is not a positive number", "write a positive decimal number with the digits 0-9 and a point")
     elif spec.kind == "choice":
         choices = spec.choices
         test, msg, fix = (lambda v: v in choices, "is not an allowed value", "use one of: " + ", ".join(choices))
@@ -195,37 +247,43 @@ def _field_check(spec: ColumnSpec) -> tuple[pa.Check, str, str]:
     return pa.Check(wrap(test), element_wise=True, name=f"{spec.name}:{spec.kind}", error=msg), msg, fix
 
 
-#: Prefix of the placeholders in a template written by ``nkreport new``.
-TEMPLATE_MARK = "FILL:"
-
-MISSING_MARKERS = {"nan", "na", "n/a", "null", "none", "-", "?", "missing", "unknown"}
-
-
 def _failure_message(spec: ColumnSpec, value: str, generic: str) -> str:
     """The reason a value failed its check, as specific as the value allows."""
+    shown = value if len(value) <= 60 else value[:57] + "..."
     if value == "":
         return "is empty but required"
-    if value.startswith(TEMPLATE_MARK):
-        return f"still holds the template placeholder {value!r}"
-    if value.lower() in MISSING_MARKERS:
+    if is_placeholder(value):
+        return f"still holds the template placeholder {shown!r}"
+    if is_missing_marker(value):
         return f"value {value!r} is a missing-value marker, not a value" + (
             "" if spec.required else " (leave the field empty instead)")
+    if _CONTROL.search(value):
+        return "holds a control character or line break"
+    if spec.kind in ("text", "source", "id") and len(value) > (MAX_ID_LENGTH if spec.kind == "id" else spec.max_length):
+        limit = MAX_ID_LENGTH if spec.kind == "id" else spec.max_length
+        return f"is {len(value)} characters long, more than the {limit} allowed"
+    if spec.kind == "text":
+        reason = identifier_in_text(value)
+        if reason:
+            return f"{reason}, which could identify a patient; the data folder is published"
+    if spec.kind in ("count", "days", "percent", "number") and _has_foreign_digits(value):
+        return f"value {shown!r} holds digits other than 0-9 (for example Arabic-Indic, full-width or superscript digits)"
     if spec.kind in ("count", "days"):
         try:
             number = float(value.replace(",", ""))
         except ValueError:
-            return f"value {value!r} is not a number ({generic})"
+            return f"value {shown!r} is not a number ({generic})"
         if not math.isfinite(number):
-            return f"value {value!r} is not a finite number"
+            return f"value {shown!r} is not a finite number"
         if number < 0:
-            return f"value {value!r} is negative ({generic})"
-        if number != int(number) or not value.replace(",", "").isdigit():
-            return f"value {value!r} is not a whole number ({generic})"
+            return f"value {shown!r} is negative ({generic})"
+        if number != int(number) or not _ASCII_INTEGER.fullmatch(value.replace(",", "")):
+            return f"value {shown!r} is not a whole number ({generic})"
         if number > MAX_N:
-            return f"value {value!r} is implausibly large ({generic})"
+            return f"value {shown!r} is implausibly large ({generic})"
     if spec.kind == "choice":
-        return f"value {value!r} is unknown; allowed values are " + ", ".join(spec.choices)
-    return f"value {value!r} {generic}"
+        return f"value {shown!r} is unknown; allowed values are " + ", ".join(spec.choices)
+    return f"value {shown!r} {generic}"
 
 
 def _check_fields(frame: pd.DataFrame, specs: tuple[ColumnSpec, ...], name: str) -> list[Problem]:
@@ -253,6 +311,116 @@ def _check_fields(frame: pd.DataFrame, specs: tuple[ColumnSpec, ...], name: str)
     return []
 
 
+# --------------------------------------------------------------------------- JSON sidecars
+
+#: Largest sidecar (bytes) and deepest nesting of a sidecar's values.
+MAX_SIDECAR_BYTES = 1_000_000
+MAX_JSON_DEPTH = 8
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _no_duplicates(pairs):
+    seen = {}
+    for key, value in pairs:
+        if key in seen:
+            raise _DuplicateKey(key)
+        seen[key] = value
+    return seen
+
+
+def _json_depth(text: str) -> int:
+    """The deepest nesting of ``[`` and ``{`` outside strings (no recursion, any input)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not allowed in JSON")
+
+
+def read_json_strict(path: Path) -> tuple[object, list[Problem]]:
+    """Read a sidecar as strict JSON: UTF-8, at most :data:`MAX_SIDECAR_BYTES`, nested at most
+    :data:`MAX_JSON_DEPTH` deep, no duplicate keys, no NaN or Infinity."""
+    name = _display(path)
+    try:
+        raw = path.read_bytes()
+    except IsADirectoryError:
+        return None, [Problem(name, None, None, "is a folder, not a JSON file", "replace the folder with the sidecar file")]
+    except OSError as err:
+        return None, [Problem(name, None, None, f"cannot be read ({err.strerror or err})", "check the path, its permissions and any symbolic link")]
+    if len(raw) > MAX_SIDECAR_BYTES:
+        return None, [Problem(name, None, None, f"is {len(raw):,} bytes, more than a sidecar needs ({MAX_SIDECAR_BYTES:,})", "keep the sidecar to its documented keys")]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        return None, [Problem(name, line, None, "is not valid UTF-8", "save the file with UTF-8 encoding")]
+    if text.startswith("\ufeff"):
+        return None, [Problem(name, 1, None, "starts with a byte-order mark (BOM)", "save the file as UTF-8 without BOM")]
+    if _json_depth(text) > MAX_JSON_DEPTH:
+        return None, [Problem(name, None, None, f"is nested more than {MAX_JSON_DEPTH} levels deep", "write an object whose values are texts, booleans or lists of texts")]
+    try:
+        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant), []
+    except _DuplicateKey as err:
+        key = str(err)
+        line = next((i for i, row in enumerate(text.splitlines(), start=1) if f'"{key}"' in row), None)
+        lines = [i for i, row in enumerate(text.splitlines(), start=1) if f'"{key}"' in row]
+        line = lines[1] if len(lines) > 1 else line
+        return None, [Problem(name, line, key, "key appears more than once (JSON readers keep only one of them)", "keep one copy of the key")]
+    except json.JSONDecodeError as err:
+        return None, [Problem(name, err.lineno, None, f"is not valid JSON ({err.msg})", "fix the JSON syntax")]
+    except (ValueError, RecursionError) as err:
+        return None, [Problem(name, None, None, f"is not valid JSON ({err})", "fix the JSON syntax")]
+
+
+# --------------------------------------------------------------------------- files a folder holds
+
+#: Names an editor or a copy leaves behind; such files are refused, never analysed.
+_BACKUP = re.compile(r"(~|\.bak|\.orig|\.old|\.swp|\.swo|\.tmp|\.rej)$|^#.*#$|^\.#", re.I)
+
+
+def stray_problem(path: Path) -> Problem | None:
+    """A problem for a hidden or backup data file (it would enter the analyses unseen), or None
+    for files that are not data (``.gitkeep``, ``.DS_Store``)."""
+    name = path.name
+    looks_like_data = ".csv" in name.lower() or ".json" in name.lower()
+    if name.startswith(".") and looks_like_data:
+        return Problem(_display(path), None, None, "is a hidden data file: `ls` does not show it, so it would enter the book unseen",
+                       "rename it without the leading '.' if it belongs to the book, or move it out of the data folder")
+    if _BACKUP.search(name) and (looks_like_data or name.startswith("#")):
+        return Problem(_display(path), None, None, "looks like an editor's backup or temporary copy",
+                       "remove it, or rename it to <study>.csv if it is the file to use")
+    return None
+
+
+def _visible_files(folder: Path, suffix: str) -> list[Path]:
+    """The files of ``folder`` with ``suffix`` that are neither hidden nor backups, sorted."""
+    try:
+        entries = sorted(folder.iterdir())
+    except OSError:
+        return []
+    return [p for p in entries if p.suffix == suffix and not p.name.startswith(".") and stray_problem(p) is None]
+
+
 # --------------------------------------------------------------------------- cohort files
 
 
@@ -274,13 +442,11 @@ def _check_cohort_rows(frame: pd.DataFrame, name: str) -> list[Problem]:
 def _check_sidecar(csv_path: Path, frame: pd.DataFrame, header: list[str], bib_keys: set[str] | None) -> list[Problem]:
     side = csv_path.with_suffix(".json")
     name = _display(side)
-    if not side.exists():
+    if not side.exists() and not side.is_symlink():
         return [Problem(_display(csv_path), None, None, f"has no sidecar {side.name}", "create it (`nkreport new` writes one) with keys: " + ", ".join(SIDECAR_KEYS))]
-    try:
-        meta = json.loads(side.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        line = getattr(err, "lineno", None)
-        return [Problem(name, line, None, f"is not valid JSON ({err})", "fix the JSON syntax")]
+    meta, problems = read_json_strict(side)
+    if problems:
+        return problems
     if not isinstance(meta, dict):
         return [Problem(name, None, None, "is not a JSON object", "write an object with keys: " + ", ".join(SIDECAR_KEYS))]
     problems = []
@@ -296,25 +462,78 @@ def _check_sidecar(csv_path: Path, frame: pd.DataFrame, header: list[str], bib_k
         problems.append(Problem(name, None, "columns", f"disagrees with the header of {csv_path.name}", "list the CSV header exactly, in order"))
     ids = list(frame["cohort_id"]) if "cohort_id" in frame else []
     if meta["cohort_ids"] != ids:
-        problems.append(Problem(name, None, "cohort_ids", f"lists {meta['cohort_ids']} but {csv_path.name} has rows {ids}", "list the cohort_id of every row, in order"))
+        listed = meta["cohort_ids"] if isinstance(meta["cohort_ids"], list) and len(str(meta["cohort_ids"])) < 300 else "other ids"
+        problems.append(Problem(name, None, "cohort_ids", f"lists {listed} but {csv_path.name} has rows {ids}", "list the cohort_id of every row, in order"))
     refs = meta["references"]
-    if not isinstance(refs, list) or not refs or not all(isinstance(r, str) and r for r in refs):
+    if not isinstance(refs, list) or not refs or not all(isinstance(r, str) and re.fullmatch(r"[A-Za-z0-9_:.+-]{1,64}", r) for r in refs):
         problems.append(Problem(name, None, "references", "must be a non-empty list of BibTeX keys", "add the sources to book/references.bib and list their keys"))
     elif bib_keys is not None:
         for ref in refs:
             if ref not in bib_keys:
                 problems.append(Problem(name, None, "references", f"key {ref!r} is not in book/references.bib", "add a BibTeX entry for the source"))
-    if not isinstance(meta["title"], str) or not meta["title"].strip() or meta["title"].startswith(TEMPLATE_MARK):
-        problems.append(Problem(name, None, "title", "is empty", SIDECAR_KEYS["title"]))
+    problems += check_title(meta["title"], name)
     return problems
+
+
+def check_title(title, name: str) -> list[Problem]:
+    """Problems of a sidecar's ``title``: one line of text, not a placeholder, not too long,
+    naming no patient."""
+    limit = TITLE_LENGTH
+    if not isinstance(title, str) or not title.strip() or is_missing_marker(title):
+        return [Problem(name, None, "title", "is empty or a missing-value marker", "say in one sentence what the file holds")]
+    if is_placeholder(title):
+        return [Problem(name, None, "title", "still holds the template placeholder", "say in one sentence what the file holds")]
+    if len(title) > limit or _CONTROL.search(title):
+        return [Problem(name, None, "title", f"is longer than {limit} characters or spans lines", "say in one sentence what the file holds")]
+    reason = identifier_in_text(title)
+    if reason:
+        return [Problem(name, None, "title", f"{reason}, which could identify a patient", "describe the cohort, never a patient")]
+    return []
+
+
+_BIB_ENTRY = re.compile(r"@\s*([A-Za-z]+)\s*([{(])")
+
+
+def _skip_balanced(text: str, start: int, opening: str) -> int:
+    """The index after the bracket that closes the one at ``start``."""
+    closing = "}" if opening == "{" else ")"
+    depth = 0
+    for index in range(start, len(text)):
+        char = text[index]
+        if char == opening:
+            depth += 1
+        elif char == closing:
+            depth -= 1
+            if depth == 0:
+                return index + 1
+    return len(text)
+
+
+def parse_bibtex_keys(text: str) -> set[str]:
+    """The keys of the entries of a BibTeX text: ``@comment``, ``@string`` and ``@preamble``
+    blocks and everything inside an entry's braces are skipped, so a key that appears only in a
+    comment or in another entry's field is not an entry."""
+    keys: set[str] = set()
+    position = 0
+    while True:
+        match = _BIB_ENTRY.search(text, position)
+        if not match:
+            return keys
+        kind, opening = match.group(1).lower(), match.group(2)
+        end = _skip_balanced(text, match.start(2), opening)
+        if kind not in ("comment", "string", "preamble"):
+            head = re.match(r"\s*([^,\s{}()]+)\s*,", text[match.end(2):end])
+            if head:
+                keys.add(head.group(1))
+        position = end
 
 
 def bibtex_keys(bib_path: Path | None = None) -> set[str] | None:
     """The entry keys of the book's BibTeX file, or None if there is none."""
     bib_path = bib_path or paths.project_root() / "book" / "references.bib"
-    if not bib_path.exists():
+    if not bib_path.is_file():
         return None
-    return set(re.findall(r"@\w+\s*\{\s*([^,\s]+)\s*,", bib_path.read_text(encoding="utf-8")))
+    return parse_bibtex_keys(bib_path.read_text(encoding="utf-8", errors="replace"))
 
 
 def read_cohort_file(path: Path, bib_keys: set[str] | None = None) -> tuple[pd.DataFrame, list[Problem]]:
@@ -346,8 +565,10 @@ def _typed_cohorts(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def cohort_files(data_dir: Path | None = None) -> list[Path]:
+    """The cohort tables of ``data_dir/cohorts``: visible ``*.csv`` files only (hidden and
+    backup files are never analysed; validation refuses them)."""
     data_dir = data_dir or paths.data_dir()
-    return sorted((data_dir / "cohorts").glob("*.csv"))
+    return _visible_files(data_dir / "cohorts", ".csv")
 
 
 def validate_cohorts(data_dir: Path | None = None, bib_path: Path | None = None) -> tuple[pd.DataFrame, list[Problem]]:
@@ -359,8 +580,22 @@ def validate_cohorts(data_dir: Path | None = None, bib_path: Path | None = None)
     files = cohort_files(data_dir)
     if not files:
         problems.append(Problem(_display(folder), None, None, "holds no cohort file (*.csv)", "restore the shipped files or add one with `nkreport new`"))
-    for stray in sorted(folder.glob("*")):
-        if stray.suffix not in (".csv", ".json") and stray.is_file() and not stray.name.startswith("."):
+    try:
+        entries = sorted(folder.iterdir())
+    except OSError as err:
+        entries = []
+        problems.append(Problem(_display(folder), None, None, f"cannot be read ({err.strerror or err})", "check the folder and its permissions"))
+    for stray in entries:
+        hidden = stray_problem(stray)
+        if hidden is not None:
+            problems.append(hidden)
+            continue
+        if stray.name.startswith("."):
+            continue
+        if stray.suffix in (".csv", ".json") and stray.is_dir():
+            problems.append(Problem(_display(stray), None, None, "is a folder, not a data file", "replace it with the file or remove it"))
+            continue
+        if stray.suffix not in (".csv", ".json") and stray.is_file():
             problems.append(Problem(_display(stray), None, None, "is neither a cohort table (.csv) nor a sidecar (.json)", "save cohort tables as CSV, or move the file out of data/cohorts"))
         if stray.suffix == ".json" and not stray.with_suffix(".csv").exists():
             problems.append(Problem(_display(stray), None, None, "is a sidecar without its table", f"add {stray.with_suffix('.csv').name} or remove the sidecar"))
@@ -379,10 +614,40 @@ def validate_cohorts(data_dir: Path | None = None, bib_path: Path | None = None)
             problems.append(Problem(row.file, row.line, "cohort_id", f"{row.cohort_id!r} is already used in {first_file}, line {first_line}", "give every row its own cohort_id"))
         else:
             seen[row.cohort_id] = (row.file, row.line)
+    problems += _check_across_files(table, folder)
+    return _typed_cohorts(table), problems
+
+
+def _check_across_files(table: pd.DataFrame, folder: Path) -> list[Problem]:
+    """Rules across files: one trial row per outcome; a study's rows in one file; one row per
+    study, arm, outcome and use (comparative studies pair arms by study_id)."""
+    problems = []
     trial = table[table["role"] == "trial"]
     if not len(trial):
         problems.append(Problem(_display(folder), None, "role", "no row has role 'trial'", "restore data/cohorts/ohira2025_trial.csv"))
-    return _typed_cohorts(table), problems
+    for outcome, rows in trial.groupby("outcome", sort=False):
+        if len(rows) > 1:
+            listed = list(rows.itertuples())
+            for position, row in enumerate(listed):
+                others = "; ".join(f"{o.file}, line {o.line}" for i, o in enumerate(listed) if i != position)
+                problems.append(Problem(row.file, row.line, "role", f"is one of {len(rows)} 'trial' rows for outcome {outcome!r} (also: {others})",
+                                        "the trial has one row per outcome: give the new row the role of an earlier or external cohort, or remove it"))
+    files_of_study = table.groupby("study_id")["file"].unique()
+    for study_id, files in files_of_study.items():
+        if len(files) > 1:
+            for file in files:
+                row = table[(table["study_id"] == study_id) & (table["file"] == file)].iloc[0]
+                others = ", ".join(f for f in files if f != file)
+                problems.append(Problem(file, int(row["line"]), "study_id", f"{study_id!r} is also used in {others}",
+                                        "keep all arms of a study in one file, or give a different study its own study_id"))
+    seen: dict[tuple, tuple[str, int]] = {}
+    for row in table.drop_duplicates("cohort_id").itertuples():  # a repeated cohort_id is reported as such
+        key = (row.study_id, row.arm, row.outcome, row.use)
+        if key in seen and seen[key][0] == row.file:
+            problems.append(Problem(row.file, row.line, "study_id", f"study {row.study_id!r} already has a {row.arm} arm for {row.outcome!r} ({row.use}) on line {seen[key][1]}",
+                                    "a study has one row per arm and outcome: give a different cohort its own study_id"))
+        seen.setdefault(key, (row.file, row.line))
+    return problems
 
 
 def load_cohorts(data_dir: Path | None = None, *, use: str | None = "primary", bib_path: Path | None = None) -> pd.DataFrame:
@@ -448,7 +713,7 @@ def validate_all(data_dir: Path | None = None, bib_path: Path | None = None) -> 
     """
     data_dir = data_dir or paths.data_dir()
     cohorts, problems = validate_cohorts(data_dir, bib_path)
-    problems += validate_patient_level(data_dir)
+    problems += validate_patient_level(data_dir, set(cohorts["cohort_id"]) if len(cohorts) else set())
     design = baseline = None
     for loader in (load_trial_design_table, load_baseline, load_risk_factors):
         try:
@@ -487,15 +752,22 @@ def validate_all(data_dir: Path | None = None, bib_path: Path | None = None) -> 
     return problems
 
 
-def validate_patient_level(data_dir: Path | None = None) -> list[Problem]:
-    """Every problem in the patient-level files (``data_dir/simulated/*.csv`` and their sidecars)."""
+def validate_patient_level(data_dir: Path | None = None, cohort_ids: set[str] | None = None) -> list[Problem]:
+    """Every problem in the patient-level files (``data_dir/simulated/*.csv`` and their
+    sidecars); ``cohort_ids``: the cohort rows a sidecar's ``cohort_id`` may name."""
     from . import ipd
 
     data_dir = data_dir or paths.data_dir()
+    folder = data_dir / "simulated"
     problems = []
-    for path in sorted((data_dir / "simulated").glob("*.csv")):
+    if folder.is_dir():
+        for entry in sorted(folder.iterdir()):
+            stray = stray_problem(entry)
+            if stray is not None:
+                problems.append(stray)
+    for path in _visible_files(folder, ".csv"):
         try:
-            ipd.read_ipd_sidecar(path)
+            ipd.read_ipd_sidecar(path, cohort_ids)
             ipd.read_ipd(path)
         except DataValidationError as err:
             problems += err.problems
@@ -528,8 +800,13 @@ def validate_path(path: Path, bib_path: Path | None = None) -> list[Problem]:
     if path.parent.name == "simulated" or path.name.upper().startswith("SIMULATED") or "ipd" in path.stem.lower():
         from . import ipd
 
+        data_dir = path.parent.parent
+        cohort_ids = None
+        if (data_dir / "cohorts").is_dir():
+            cohorts, _ = validate_cohorts(data_dir, bib_path)
+            cohort_ids = set(cohorts["cohort_id"]) if len(cohorts) else set()
         try:
-            ipd.read_ipd_sidecar(path)
+            ipd.read_ipd_sidecar(path, cohort_ids)
             ipd.read_ipd(path)
         except DataValidationError as err:
             return err.problems

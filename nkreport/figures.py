@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from .endpoints import clopper_pearson
+from .markup import mathtext
 from .schema import OUTCOME_LABELS, ROLE_LABELS, ROLES
 
 ROLE_COLOURS = {
@@ -55,7 +56,7 @@ def forest_raw(cohorts: pd.DataFrame, outcome: str, level: float = 0.95):
         ax.errorbar(proportion[mask], y[mask], xerr=[proportion[mask] - low[mask], high[mask] - proportion[mask]],
                     fmt=ROLE_MARKERS[role], color=ROLE_COLOURS[role], capsize=3, label=ROLE_LABELS[role])
     windows = ["window ?" if pd.isna(w) else f"{int(w)} d" for w in rows["window_days"]]
-    labels = [f"{s}  {e}/{n}, {w}" + ("" if v == "yes" else f"  [{v}]")
+    labels = [mathtext(f"{s}  {e}/{n}, {w}" + ("" if v == "yes" else f"  [{v}]"))
               for s, e, n, w, v in zip(rows["study"], rows["events"], rows["n"], windows, rows["verified"])]
     ax.set_yticks(y, labels, fontsize=8)
     ax.set_xlim(0, 1)
@@ -81,7 +82,7 @@ def interval_comparison(intervals: pd.DataFrame, printed_percent: float | None =
         ax.axvline(printed_percent / 100, color="#555", ls=":", lw=1, label=f"printed {printed_percent:g} %")
         ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
     events, n = int(intervals["events"].iloc[0]), int(intervals["n"].iloc[0])
-    ax.set_yticks(y, intervals["label"])
+    ax.set_yticks(y, [mathtext(label) for label in intervals["label"]])
     ax.set_xlim(0, 0.8)
     ax.set_xlabel(f"proportion ({events}/{n}) with 95 % interval")
     ax.grid(axis="x", alpha=0.3)
@@ -99,7 +100,7 @@ def predictive_curves(curves: pd.DataFrame, observed_failures: int, n_interim: i
     colours = plt.cm.viridis(np.linspace(0, 0.9, len(rules)))
     for colour, rule in zip(colours, rules):
         part = curves[curves["rule"] == rule]
-        ax.plot(part["failures"], part["predictive_probability"], marker="o", ms=3, color=colour, label=rule)
+        ax.plot(part["failures"], part["predictive_probability"], marker="o", ms=3, color=colour, label=mathtext(rule))
     ax.axvline(observed_failures, color=ROLE_COLOURS["trial"], ls="--", lw=1.2,
                label=f"observed: {observed_failures} of {n_interim}")
     ax.set_xlabel(f"BSIs among the first {n_interim} patients")
@@ -159,7 +160,7 @@ def comparative_forest(rows: pd.DataFrame):
                         capsize=3, **style)
     ax.axvline(1.0, color="#999999", lw=1, ls="--")
     _odds_ratio_axis(ax)
-    ax.set_yticks(y, rows["label"], fontsize=8)
+    ax.set_yticks(y, [mathtext(label) for label in rows["label"]], fontsize=8)
     ax.set_xlabel("odds ratio of bloodstream infection, NK cells vs none (log scale)")
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
@@ -193,10 +194,10 @@ def sensitivity_panels(table: pd.DataFrame, groups: dict[str, str]):
             med = np.exp(part[f"{prefix}_median"].to_numpy(dtype=float))
             low = np.exp(part[f"{prefix}_low"].to_numpy(dtype=float))
             high = np.exp(part[f"{prefix}_high"].to_numpy(dtype=float))
-            ax.errorbar(med, y + offset, xerr=[med - low, high - med], fmt=marker, color=colour, capsize=2, ms=4, label=name)
+            ax.errorbar(med, y + offset, xerr=[med - low, high - med], fmt=marker, color=colour, capsize=2, ms=4, label=mathtext(name))
         for yy, p in zip(y, part["pooled_p_or_below_1"]):
             ax.text(1.02, yy, f"P(OR<1) {p:.2f}", transform=ax.get_yaxis_transform(), fontsize=7, va="center")
-        ax.set_yticks(y, part["assumption"], fontsize=7)
+        ax.set_yticks(y, [mathtext(label) for label in part["assumption"]], fontsize=7)
         ax.axvline(1.0, color="#999999", lw=1, ls="--")
         ax.set_title(groups[group], fontsize=9, loc="left")
         ax.grid(axis="x", alpha=0.3)
@@ -214,7 +215,7 @@ def assurance_curves(curves: dict[str, pd.DataFrame], alpha: float):
     fig, ax = plt.subplots(figsize=(7.0, 4.0))
     colours = ["#c0392b", "#2471a3", "#7f8c8d", "#b7950b"]
     for (name, curve), colour in zip(curves.items(), colours):
-        ax.plot(curve["n_per_arm"], curve["assurance"], marker="o", ms=3, color=colour, label=name)
+        ax.plot(curve["n_per_arm"], curve["assurance"], marker="o", ms=3, color=colour, label=mathtext(name))
         ax.axhline(float(curve["p_beneficial"].iloc[0]), color=colour, ls="--", lw=1)
     ax.set_ylim(0, 1)
     ax.set_xlabel("patients per arm")
@@ -245,7 +246,7 @@ def map_forest(summary: pd.DataFrame, trial: tuple[int, int] | None = None, outc
     new = rows.iloc[-1]
     ax.errorbar([new["mean"]], [y[-1]], xerr=[[new["mean"] - new["low"]], [new["high"] - new["mean"]]], fmt="D",
                 color="black", capsize=3, label="MAP prior for a new study (mean, 95 %)")
-    labels = [f"{s}  {int(e)}/{int(n)}" if pd.notna(n) else s for s, e, n in zip(rows["study"], rows["events"], rows["n"])]
+    labels = [mathtext(f"{s}  {int(e)}/{int(n)}" if pd.notna(n) else s) for s, e, n in zip(rows["study"], rows["events"], rows["n"])]
     if trial is not None:
         events, n = trial
         ax.axvline(events / n, color=ROLE_COLOURS["trial"], ls="--", lw=1.2, label=f"the trial, {events}/{n}")
@@ -306,7 +307,7 @@ def robust_weight_figure(curves: dict[str, pd.DataFrame], chosen_weight: float):
     fig, ax = plt.subplots(figsize=(6.0, 4.0))
     colours = [ROLE_COLOURS["trial"], ROLE_COLOURS["earlier_treated"], "#7f8c8d"]
     for (name, curve), colour in zip(curves.items(), colours):
-        ax.plot(curve["robust_weight"], curve["posterior_informative_weight"], color=colour, label=name)
+        ax.plot(curve["robust_weight"], curve["posterior_informative_weight"], color=colour, label=mathtext(name))
     grid = np.linspace(0, 1, 11)
     ax.plot(grid, 1 - grid, color="#999999", ls=":", lw=1, label="prior informative weight")
     ax.axvline(chosen_weight, color="#555555", ls="--", lw=1)

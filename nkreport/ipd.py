@@ -26,8 +26,16 @@ import pandas as pd
 import pandera.pandas as pa
 
 from . import SEED, paths
-from .data import DataValidationError, Problem, _display
-from .schema import IDENTIFIER_COLUMN_PATTERN, IPD_COLUMNS, IPD_SIDECAR_KEYS, PATIENT_ID_PATTERN
+from .data import _CONTROL, DataValidationError, Problem, _display, check_title, read_json_strict, read_text_table
+from .schema import (
+    ID_PATTERN,
+    IDENTIFIER_COLUMN_PATTERN,
+    IPD_COLUMNS,
+    IPD_SIDECAR_KEYS,
+    MAX_ID_LENGTH,
+    PATIENT_ID_PATTERN,
+    TEXT_LENGTHS,
+)
 
 #: Event codes of the competing-risks coding.
 CENSORED, BSI, DEATH = 0, 1, 2
@@ -85,49 +93,48 @@ def _parse_day(value: str):
     value = value.strip()
     if value == "":
         return pd.NA
-    if value.isdigit():
+    if re.fullmatch(r"[0-9]{1,6}", value):
         return int(value)
     return value  # left as text: the schema reports it
+
+
+#: Shapes of a patient code that could identify the patient: a date (of birth), a long number
+#: (a record number), a word with no digit (a name) or a record-number prefix.
+_ID_SHAPES = (
+    (re.compile(r"(19|20)\d\d[-_]?(0[1-9]|1[0-2])[-_]?(0[1-9]|[12]\d|3[01])"), "looks like a date (of birth?)"),
+    (re.compile(r"(0[1-9]|[12]\d|3[01])[-_]?(0[1-9]|1[0-2])[-_]?(19|20)\d\d"), "looks like a date (of birth?)"),
+    (re.compile(r"\d{6,}"), "holds a long number (a record number?)"),
+    (re.compile(r"(?i)(mrn|rec|chart|hosp|nhs|ssn)"), "looks like a record number"),
+    (re.compile(r"(?i)^[a-z][a-z_-]*[a-z]$"), "is a word without digits (a name?)"),
+)
+
+
+def patient_id_problem(value: str) -> str | None:
+    """Why a patient code could identify the patient, or None for an opaque code like P001."""
+    for pattern, reason in _ID_SHAPES:
+        if pattern.search(value):
+            return reason
+    return None
 
 
 def read_ipd(path: Path) -> pd.DataFrame:
     """Read and check a patient-level file; raises :class:`DataValidationError` on any problem."""
     path = Path(path)
     name = _display(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as err:
-        raise DataValidationError([Problem(name, None, None, f"cannot be read ({err.strerror})", "check the path")]) from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise DataValidationError([Problem(name, None, None, "is not valid UTF-8", "save the file with UTF-8 encoding")]) from None
-    if text.startswith("\ufeff") or "\x00" in text or not text.strip():
-        raise DataValidationError([Problem(name, None, None, "is empty, binary or starts with a byte-order mark", "save a UTF-8 CSV without BOM")])
-    rows = list(csv.reader(io.StringIO(text, newline="")))
-    header = [h.strip() for h in rows[0]]
-    problems = [
-        Problem(name, 1, h, "looks like a direct patient identifier", "remove the column: patient-level files carry an opaque patient_id and days only")
-        for h in header if re.search(IDENTIFIER_COLUMN_PATTERN, h.lower())
-    ]
-    expected = [s.name for s in IPD_COLUMNS]
-    if not problems and header != expected:
-        problems.append(Problem(name, 1, None, f"header is {header}", "use exactly the columns " + ", ".join(expected)))
-    body = [(number, row) for number, row in enumerate(rows[1:], start=2) if any(c.strip() for c in row)]
-    for number, row in body:
-        if len(row) != len(header):
-            problems.append(Problem(name, number, None, f"has {len(row)} fields but the header has {len(header)}", "give every column a value (empty is allowed)"))
-    if not body:
-        problems.append(Problem(name, None, None, "has no patient rows", "add one row per patient"))
+    frame, problems = read_text_table(path, IPD_COLUMNS)
     if problems:
         raise DataValidationError(problems)
-    frame = pd.DataFrame([[c.strip() for c in row] for _, row in body], columns=header, index=[n for n, _ in body])
     for column in ("days_to_bsi", "death_day", "end_of_followup"):
         parsed = frame[column].map(_parse_day)
         bad = parsed.map(lambda v: isinstance(v, str))
         for line in frame.index[bad]:
             problems.append(Problem(name, int(line), column, f"value {frame.at[line, column]!r} is not a whole number of days", _FIXES[column]))
         frame[column] = parsed.where(~bad, pd.NA).astype("Int64")
+    for line, code in frame["patient_id"].items():
+        reason = patient_id_problem(code)
+        if reason:
+            problems.append(Problem(name, int(line), "patient_id", f"{code!r} {reason}; patient codes must not identify anyone",
+                                    "replace every code with an opaque one (P001, P002, ...), keeping the key to the codes outside the project"))
     if problems:
         raise DataValidationError(problems)
     try:
@@ -148,21 +155,55 @@ def read_ipd(path: Path) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
-def read_ipd_sidecar(path: Path) -> dict:
-    """The sidecar of a patient-level file, checked against its keys."""
+#: A SIMULATED example may stand alone (name no cohort) under a cohort_id with this prefix.
+SIMULATED_COHORT_PREFIX = "simulated_"
+
+
+def read_ipd_sidecar(path: Path, cohort_ids: set[str] | None = None) -> dict:
+    """The sidecar of a patient-level file, checked: strict JSON, exactly the documented keys,
+    ``simulated`` a boolean that agrees with the file name, ``columns`` equal to the file's
+    header, and ``cohort_id`` naming a cohort row (``cohort_ids``; a SIMULATED file may instead
+    use an id starting ``simulated_``)."""
     path = Path(path)
     side = path.with_suffix(".json")
     name = _display(side)
-    if not side.exists():
+    if not side.exists() and not side.is_symlink():
         raise DataValidationError([Problem(_display(path), None, None, f"has no sidecar {side.name}", "create it with keys: " + ", ".join(IPD_SIDECAR_KEYS))])
+    meta, problems = read_json_strict(side)
+    if problems:
+        raise DataValidationError(problems)
+    if not isinstance(meta, dict):
+        raise DataValidationError([Problem(name, None, None, "is not a JSON object", "write an object with keys: " + ", ".join(IPD_SIDECAR_KEYS))])
+    problems = [Problem(name, None, key, "key is missing", text) for key, text in IPD_SIDECAR_KEYS.items() if key not in meta]
+    problems += [Problem(name, None, key, "is not a known sidecar key", "use only: " + ", ".join(IPD_SIDECAR_KEYS))
+                 for key in meta if key not in IPD_SIDECAR_KEYS]
+    if problems:
+        raise DataValidationError(problems)
+    named_simulated = path.name.upper().startswith("SIMULATED")
+    if not isinstance(meta["simulated"], bool):
+        problems.append(Problem(name, None, "simulated", f"is {meta['simulated']!r}, not true or false", "write true for simulated records, false for real ones"))
+    elif meta["simulated"] and not named_simulated:
+        problems.append(Problem(name, None, "simulated", "is true but the file name does not start with SIMULATED", "name simulated files SIMULATED_*.csv"))
+    elif not meta["simulated"] and named_simulated:
+        problems.append(Problem(name, None, "simulated", "is false but the file name says SIMULATED", "set simulated to true, or rename the file if the records are real"))
+    problems += check_title(meta["title"], name)
+    if isinstance(meta["title"], str) and meta.get("simulated") is True and "SIMULATED" not in meta["title"]:
+        problems.append(Problem(name, None, "title", "does not say SIMULATED", "start the title with 'SIMULATED'"))
     try:
-        meta = json.loads(side.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise DataValidationError([Problem(name, None, None, f"is not valid JSON ({err})", "fix the JSON syntax")]) from None
-    problems = [Problem(name, None, key, "key is missing", text) for key, text in IPD_SIDECAR_KEYS.items()
-                if not isinstance(meta, dict) or key not in meta]
-    if not problems and meta["simulated"] and "SIMULATED" not in path.name:
-        problems.append(Problem(name, None, "simulated", "is true but the file name does not say SIMULATED", "name simulated files SIMULATED_*.csv"))
+        header = [h.strip() for h in next(csv.reader(io.StringIO(path.read_text(encoding="utf-8"), newline="")))]
+    except (OSError, UnicodeDecodeError, StopIteration, csv.Error):
+        header = None  # read_ipd reports the table itself
+    if header is not None and meta["columns"] != header:
+        problems.append(Problem(name, None, "columns", f"disagrees with the header of {path.name}", "list the CSV header exactly, in order"))
+    cohort_id = meta["cohort_id"]
+    if not isinstance(cohort_id, str) or not re.fullmatch(ID_PATTERN, cohort_id) or len(cohort_id) > MAX_ID_LENGTH:
+        problems.append(Problem(name, None, "cohort_id", "is not a cohort identifier", "name the cohort_id of the row in data/cohorts these patients make up"))
+    elif cohort_ids is not None and cohort_id not in cohort_ids and not (
+            meta.get("simulated") is True and cohort_id.startswith(SIMULATED_COHORT_PREFIX)):
+        problems.append(Problem(name, None, "cohort_id", f"{cohort_id!r} names no cohort row in data/cohorts",
+                                "name an existing cohort_id (a SIMULATED example may use an id starting 'simulated_')"))
+    if not isinstance(meta["generator"], str) or len(meta["generator"]) > TEXT_LENGTHS["generator"] or _CONTROL.search(meta["generator"]):
+        problems.append(Problem(name, None, "generator", "must be one line of text", "give the command that regenerates the file, or an empty text"))
     if problems:
         raise DataValidationError(problems)
     return meta

@@ -36,7 +36,25 @@ VERIFIED_LABELS = {
 MAX_N = 1_000_000
 
 ID_PATTERN = r"[a-z0-9][a-z0-9_]*"
-SOURCE_PATTERN = r"(doi:10\.\S+/\S+|PMID:\d+|https?://\S+|.*\S.*)"
+#: Longest identifier (cohort_id, study_id, design item); also bounds file names.
+MAX_ID_LENGTH = 64
+#: Trial registries whose identifiers are accepted as a source.
+REGISTRY_PATTERN = r"(NCT\d{8}|jRCT[a-z]?\d{9,10}|UMIN\d{9}|ISRCTN\d{8}|DRKS\d{8}|ChiCTR[-0-9A-Za-z]{6,20}|EUCTR\d{4}-\d{6}-\d{2}|ACTRN\d{14}|CTRI/\d{4}/\d{2,3}/\d{6})"
+#: A source: a DOI with its suffix, a PubMed id, an http(s) URL with a host, or a registry id.
+SOURCE_PATTERN = (r"(doi:10\.\d{4,9}/[^\s]+|PMID:\d{1,9}|https?://[A-Za-z0-9.-]+\.[A-Za-z]{2,}(:\d+)?(/[^\s]*)?|"
+                  + REGISTRY_PATTERN + ")")
+SOURCE_FORMS = "doi:10.NNNN/suffix, PMID:12345678, an http(s):// URL or a trial registry id (NCT…, jRCT…, UMIN…, ISRCTN…)"
+#: Values that stand for "no value"; refused in every field (leave an optional field empty).
+MISSING_MARKERS = frozenset({
+    "", "na", "n/a", "n.a.", "nan", "null", "none", "nil", "-", "--", "---", "\u2013", "\u2014", "?", "??",
+    "missing", "unknown", "not known", "not available", "not applicable", "tbd", "tba", "todo", "xxx",
+    "see paper", "see the paper", "see text", "see source", "personal communication", "pers. comm.",
+})
+#: Prefix of the placeholders in a template written by ``nkreport new``.
+TEMPLATE_MARK = "FILL:"
+#: Longest text allowed per field (characters); other text fields allow DEFAULT_TEXT_LENGTH.
+TEXT_LENGTHS = {"study": 80, "note": 400, "source": 300, "title": 300, "generator": 200}
+DEFAULT_TEXT_LENGTH = 200
 
 
 @dataclass(frozen=True)
@@ -51,10 +69,16 @@ class ColumnSpec:
     choices: tuple[str, ...] = field(default_factory=tuple)
 
     @property
+    def max_length(self) -> int:
+        """Longest value allowed (characters) for a text or source field."""
+        return TEXT_LENGTHS.get(self.name, DEFAULT_TEXT_LENGTH)
+
+    @property
     def type_label(self) -> str:
         return {
             "id": "identifier (lower case, digits, _)",
-            "text": "text",
+            "text": f"text (at most {self.max_length} characters)",
+            "source": "source: " + SOURCE_FORMS,
             "count": "whole number ≥ 0",
             "days": "whole number of days ≥ 1, or empty for unknown",
             "percent": "number in [0, 100], or empty",
@@ -78,7 +102,7 @@ COHORT_COLUMNS: tuple[ColumnSpec, ...] = (
     ColumnSpec("printed_percent", "percent", False, "The percentage as printed by the source, to detect disagreements with events/n.", "13.3"),
     ColumnSpec("design", "text", True, "Study design in a few words.", "retrospective cohort"),
     ColumnSpec("use", "choice", True, "primary rows enter the main analyses; sensitivity rows only the sensitivity analyses.", "primary", USES),
-    ColumnSpec("source", "text", True, "Where the numbers come from: doi:…, PMID:… or a URL.", "doi:10.1000/example"),
+    ColumnSpec("source", "source", True, "Where the numbers come from: doi:…, PMID:… or a URL.", "doi:10.1000/example"),
     ColumnSpec("location", "text", True, "Where in the source: abstract, table 2, registry field …", "abstract"),
     ColumnSpec("verified", "choice", True, "yes: read in the source; derived: computed from a printed percentage; unverified: inferred.", "yes", VERIFIED),
     ColumnSpec("note", "text", False, "Anything a reader needs to interpret the row.", "bacteremia within one month"),
@@ -88,7 +112,7 @@ DESIGN_COLUMNS: tuple[ColumnSpec, ...] = (
     ColumnSpec("item", "id", True, "Name of the design item.", "planned_n"),
     ColumnSpec("value", "text", True, "Its value.", "37"),
     ColumnSpec("unit", "text", False, "Unit of the value.", "patients"),
-    ColumnSpec("source", "text", True, "Source (DOI, PMID or URL).", "doi:10.1186/s41231-022-00126-4"),
+    ColumnSpec("source", "source", True, "Source (DOI, PMID or URL).", "doi:10.1186/s41231-022-00126-4"),
     ColumnSpec("location", "text", True, "Location in the source.", "protocol abstract"),
     ColumnSpec("verified", "choice", True, "Verified flag.", "yes", VERIFIED),
     ColumnSpec("note", "text", False, "Comment.", ""),
@@ -102,7 +126,7 @@ BASELINE_COLUMNS: tuple[ColumnSpec, ...] = (
     ColumnSpec("range_low", "number", False, "Lower end of the range.", "26"),
     ColumnSpec("range_high", "number", False, "Upper end of the range.", "70"),
     ColumnSpec("n", "count", True, "Patients described.", "19"),
-    ColumnSpec("source", "text", True, "Source (DOI, PMID or URL).", "https://jrct.niph.go.jp/"),
+    ColumnSpec("source", "source", True, "Source (DOI, PMID or URL).", "https://jrct.niph.go.jp/"),
     ColumnSpec("location", "text", True, "Location in the source.", "jRCT summary results"),
     ColumnSpec("verified", "choice", True, "Verified flag.", "yes", VERIFIED),
 )
@@ -113,7 +137,7 @@ RISK_FACTOR_COLUMNS: tuple[ColumnSpec, ...] = (
     ColumnSpec("odds_ratio", "number", True, "Published pooled odds ratio.", "2.87"),
     ColumnSpec("studies", "count", False, "Number of pooled studies.", "17"),
     ColumnSpec("patients", "count", False, "Number of pooled patients.", "4410"),
-    ColumnSpec("source", "text", True, "Source (DOI, PMID or URL).", "doi:10.1007/s15010-018-1230-5"),
+    ColumnSpec("source", "source", True, "Source (DOI, PMID or URL).", "doi:10.1007/s15010-018-1230-5"),
     ColumnSpec("location", "text", True, "Location in the source.", "abstract"),
     ColumnSpec("verified", "choice", True, "Verified flag.", "yes", VERIFIED),
     ColumnSpec("note", "text", False, "Comment.", ""),
@@ -162,13 +186,15 @@ def dictionary_frame(specs: tuple[ColumnSpec, ...]):
     """The column specifications as a table (one row per field) for the data dictionary."""
     import pandas as pd
 
+    from .markup import Markup
+
     return pd.DataFrame(
         {
-            "field": [f"`{s.name}`" for s in specs],
+            "field": [Markup(f"`{s.name}`") for s in specs],
             "required": ["yes" if s.required else "no" for s in specs],
             "type": [s.type_label for s in specs],
             "meaning": [s.description for s in specs],
-            "example": [f"`{s.example}`" if s.example else "(empty)" for s in specs],
+            "example": [Markup(f"`{s.example}`") if s.example else "(empty)" for s in specs],
         }
     )
 
@@ -177,4 +203,6 @@ def sidecar_frame(keys: dict[str, str]):
     """Sidecar keys and their meaning as a table."""
     import pandas as pd
 
-    return pd.DataFrame({"key": [f"`{k}`" for k in keys], "meaning": list(keys.values())})
+    from .markup import Markup
+
+    return pd.DataFrame({"key": [Markup(f"`{k}`") for k in keys], "meaning": list(keys.values())})

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 from .endpoints import clopper_pearson
+from .markup import Markup, text
 from .results import fmt_interval, fmt_percent
 from .schema import OUTCOME_LABELS, ROLE_LABELS
 
@@ -65,21 +68,25 @@ def printed_percent_discrepancies(cohorts: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def to_myst_table(frame: pd.DataFrame, name: str, caption: str) -> str:
+def to_myst_table(frame: pd.DataFrame, name: str, caption: str) -> Markup:
     """A MyST ``{table}`` directive (numbered, captioned, referable) for a DataFrame.
 
     Rendered from a cell with ``mystnb: markdown_format: myst`` it becomes a real table in both
-    HTML and LaTeX, rather than a picture or raw HTML.
+    HTML and LaTeX, rather than a picture or raw HTML. Every header, cell and the caption pass
+    through :func:`nkreport.markup.text`: data strings arrive as inert text (no role, directive,
+    math, link, raw HTML or substitution can be formed from them); only :class:`Markup` written
+    by the package is kept as MyST.
     """
+    if not re.fullmatch(r"[a-z][a-z0-9-]*", name):
+        raise ValueError(f"table name {name!r}: use lower-case letters, digits and '-'")
 
     def cell(value) -> str:
-        text = "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
-        return text.replace("|", "\\|").replace("\n", " ")
+        return text(value).replace("|", "\\|")
 
     header = "| " + " | ".join(cell(c) for c in frame.columns) + " |"
     rule = "|" + "|".join("---" for _ in frame.columns) + "|"
     body = ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
-    return "\n".join([f"```{{table}} {cell(caption)}", f":name: {name}", "", header, rule, *body, "```"])
+    return Markup("\n".join([f"```{{table}} {cell(caption)}", f":name: {name}", "", header, rule, *body, "```"]))
 
 
 # --- endpoint and design tables (chapters 3-5) ---------------------------------------------

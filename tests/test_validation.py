@@ -423,7 +423,7 @@ def test_fuzz_random_rows(world, rows, sidecar):
 
 valid_rows = st.builds(
     lambda i, events, extra, role_arm, outcome, window, verified: example_row(
-        cohort_id=f"fuzz_{i}", events=events, n=events + extra, role=role_arm[0], arm=role_arm[1],
+        cohort_id=f"fuzz_{i}", study_id=f"fuzz_{i}", events=events, n=events + extra, role=role_arm[0], arm=role_arm[1],
         outcome=outcome, window_days=window, printed_percent="", verified=verified),
     st.integers(0, 10**6 - 5000),
     st.integers(0, 5000),

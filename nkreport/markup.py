@@ -25,7 +25,11 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["Markup", "escape", "text", "code_block", "mathtext"]
+__all__ = ["Markup", "escape", "text", "code_block", "mathtext", "DATA_TABLE_CLASS"]
+
+#: Class of every table built from data: the book's extension keeps Sphinx's smart quotes out of
+#: them, so a quote, ``--`` or ``...`` in a source or label is printed as typed.
+DATA_TABLE_CLASS = "nkreport-data"
 
 
 class Markup(str):

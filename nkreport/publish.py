@@ -251,10 +251,10 @@ def on_doctree_resolved(app: Sphinx, doctree: nodes.document, docname: str) -> N
 
 def _inputs_fingerprint(app: Sphinx) -> str:
     """The fingerprint of all inputs (every data group and the package), once per build."""
-    from .sphinx import DEFAULT_GROUPS, chapter_fingerprint
+    from .sphinx import all_inputs_fingerprint
 
     if not hasattr(app, "_nkreport_all_inputs"):
-        app._nkreport_all_inputs = chapter_fingerprint(paths.project_root(), DEFAULT_GROUPS)
+        app._nkreport_all_inputs = all_inputs_fingerprint(paths.project_root())
     return app._nkreport_all_inputs
 
 

@@ -26,11 +26,13 @@ import os
 import re
 from pathlib import Path
 
+from docutils.transforms import Transform
 from sphinx.application import Sphinx
 from sphinx.errors import ExtensionError
 from sphinx.util import logging
 
 from . import __version__, paths, preexecute, results
+from .markup import DATA_TABLE_CLASS
 
 logger = logging.getLogger(__name__)
 
@@ -57,19 +59,55 @@ _CODE_CELL = re.compile(r"^(`{3,}|~{3,})\{code-cell\}", re.MULTILINE)
 _DEPENDS = re.compile(r"^nkreport_depends:\s*\[([^\]]*)\]\s*$", re.MULTILINE)
 
 
+#: Beside the HTML folder while a build runs; a build that finds it was interrupted, and starts
+#: from a fresh Sphinx environment so that every page is read and written again.
+INCOMPLETE_MARK = ".nkreport-build-incomplete"
+
+
+def group_base(root: Path, group: str) -> Path:
+    """The folder of a dependency group: data groups live in the data folder wherever
+    ``NKREPORT_DATA`` puts it, the others in the project."""
+    folder, _ = DEPENDENCY_GROUPS[group]
+    if folder.startswith("data/"):
+        data = paths.data_dir() if os.environ.get("NKREPORT_DATA") else root / "data"
+        return data / folder.removeprefix("data/")
+    return root / folder
+
+
+def _location(root: Path, base: Path) -> str:
+    """Where a group's files are: relative to the project when inside it (so every clone gives
+    the same fingerprint), otherwise the absolute path."""
+    try:
+        return base.resolve().relative_to(root.resolve()).as_posix()
+    except (ValueError, OSError, RuntimeError):
+        return str(base.resolve())
+
+
 def group_files(root: Path, group: str) -> list[Path]:
-    folder, patterns = DEPENDENCY_GROUPS[group]
-    base = root / folder
-    files = {p for pattern in patterns for p in base.rglob(pattern) if "__pycache__" not in p.parts}
+    _, patterns = DEPENDENCY_GROUPS[group]
+    base = group_base(root, group)
+    files = {p for pattern in patterns for p in base.rglob(pattern)
+             if "__pycache__" not in p.parts and p.is_file()}
     return sorted(files)
 
 
 def group_fingerprint(root: Path, group: str) -> str:
+    """SHA-256 of a group's name, its folder's location and every file's path and bytes."""
+    base = group_base(root, group)
     digest = hashlib.sha256(group.encode())
+    digest.update(_location(root, base).encode() + b"\0")
     for path in group_files(root, group):
-        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+        digest.update(path.relative_to(base).as_posix().encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
     return digest.hexdigest()
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so that a reader sees the old or the new file, never a part."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
 
 
 def chapter_dependencies(source: str) -> tuple[str, ...] | None:
@@ -156,8 +194,7 @@ def validate_first(app: Sphinx) -> None:
             "the book's data is invalid; nothing was executed or written.\n"
             + str(data.DataValidationError(problems))
         )
-    stamp.parent.mkdir(parents=True, exist_ok=True)
-    stamp.write_text(key, encoding="utf-8")
+    write_atomic(stamp, key)
 
 
 def validation_key() -> str:
@@ -166,7 +203,7 @@ def validation_key() -> str:
     root = paths.project_root()
     digest = hashlib.sha256()
     bib = root / "book" / "references.bib"
-    files = [p for folder in (paths.data_dir(), Path(__file__).resolve().parent)
+    files = [p for folder in (paths.data_dir().resolve(), Path(__file__).resolve().parent)
              for p in sorted(folder.rglob("*")) if p.is_file() and "__pycache__" not in p.parts]
     for path in [*files, bib]:
         digest.update(str(path).encode() + b"\0")
@@ -174,11 +211,22 @@ def validation_key() -> str:
     return digest.hexdigest()
 
 
+def all_inputs_fingerprint(root: Path) -> str:
+    """The fingerprint of every input (all data groups and the package): the watermark of
+    pages without code, and of the PDF."""
+    return chapter_fingerprint(root, DEFAULT_GROUPS)
+
+
 def on_env_get_outdated(app: Sphinx, env, added, changed, removed) -> list[str]:
     stored = getattr(env, "nkreport_fingerprints", {})
     candidates = [d for d in env.found_docs if d not in added and d not in changed]
     current = _current_fingerprints(app, candidates)
     outdated = sorted(d for d, fp in current.items() if stored.get(d) != fp)
+    everything = all_inputs_fingerprint(_root(app))
+    if getattr(env, "nkreport_all_inputs", None) != everything:
+        # pages without code show the fingerprint of all inputs in their footer: write them again
+        outdated = sorted(set(outdated) | {d for d in candidates if d not in current})
+    env.nkreport_all_inputs = everything
     if outdated:
         logger.info(f"[nkreport] inputs changed; re-reading: {', '.join(outdated)}")
     return outdated
@@ -217,8 +265,7 @@ def write_results(app: Sphinx, exception) -> None:
         "results": collected,
     }
     out = Path(app.outdir) / results.RESULTS_FILE
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(payload, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    write_atomic(out, json.dumps(payload, indent=1, sort_keys=True) + "\n")
     logger.info(f"[nkreport] {len(collected)} glued results written to {out}")
     write_inputs(app, root, fingerprints)
 
@@ -255,8 +302,65 @@ def chapter_inputs(root: Path, docs: dict[str, Path], known: dict[str, str] | No
 def write_inputs(app: Sphinx, root: Path, known: dict[str, str] | None = None) -> None:
     docs = {doc: Path(app.env.doc2path(doc)) for doc in app.env.found_docs}
     payload = {"nkreport_version": __version__, "chapters": chapter_inputs(root, docs, known)}
-    out = Path(app.outdir).parent / INPUTS_FILE
-    out.write_text(json.dumps(payload, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    write_atomic(Path(app.outdir).parent / INPUTS_FILE, json.dumps(payload, indent=1, sort_keys=True) + "\n")
+
+
+def recover_interrupted_build(app: Sphinx, config) -> None:
+    """If the last build stopped before it finished (killed, or an error while writing), drop
+    Sphinx's saved environment, so this build reads and writes every page (execution results
+    still come from the cache) and the site equals a clean build's. Runs before Sphinx loads the
+    environment (``config-inited``); the mark is removed when a build finishes without error."""
+    mark = Path(app.outdir).parent / INCOMPLETE_MARK
+    if mark.exists():
+        pickle = Path(app.doctreedir) / "environment.pickle"
+        if pickle.exists():
+            logger.info("[nkreport] the last build did not finish: reading and writing every page again")
+            pickle.unlink()
+    write_atomic(mark, "a build started and has not finished\n")
+
+
+def mark_build_finished(app: Sphinx, exception) -> None:
+    if exception is None:
+        (Path(app.outdir).parent / INCOMPLETE_MARK).unlink(missing_ok=True)
+
+
+def prune_stale_files(app: Sphinx, exception) -> None:
+    """Remove images and downloads that no page of the site refers to any more (left by an
+    earlier build: a figure of a cohort since removed), so an incremental build's site equals a
+    clean build's."""
+    if exception is not None or app.builder.format != "html":
+        return
+    outdir = Path(app.outdir)
+    referenced: set[str] = set()
+    pattern = re.compile(r"(_images|_downloads)/([^\"'\s)#?]+)")
+    for page in outdir.rglob("*.html"):
+        for folder, name in pattern.findall(page.read_text(encoding="utf-8", errors="replace")):
+            referenced.add(f"{folder}/{name}")
+    removed = 0
+    for folder in ("_images", "_downloads"):
+        base = outdir / folder
+        if not base.is_dir():
+            continue
+        for path in sorted(base.rglob("*")):
+            if path.is_file() and path.relative_to(outdir).as_posix() not in referenced:
+                path.unlink()
+                removed += 1
+    if removed:
+        logger.info(f"[nkreport] removed {removed} image(s) or download(s) no page refers to")
+
+
+class KeepDataAsTyped(Transform):
+    """Tables built from data (class ``nkreport-data``) are exempt from smart quotes, so their
+    quotes, ``--`` and ``...`` are printed as typed (Sphinx's transform runs at priority 750)."""
+
+    default_priority = 740
+
+    def apply(self, **kwargs) -> None:
+        from docutils import nodes
+
+        for table in self.document.findall(nodes.table):
+            if DATA_TABLE_CLASS in table.get("classes", []):
+                table["support_smartquotes"] = False
 
 
 def set_build_dir(app: Sphinx) -> None:
@@ -273,5 +377,9 @@ def setup(app: Sphinx) -> dict:
     app.connect("env-purge-doc", on_env_purge_doc)
     app.connect("env-merge-info", on_env_merge_info)
     app.connect("build-finished", write_results)
+    app.connect("build-finished", prune_stale_files)
+    app.connect("build-finished", mark_build_finished, priority=900)
+    app.connect("config-inited", recover_interrupted_build)
+    app.add_transform(KeepDataAsTyped)
     preexecute.setup(app)
     return {"version": __version__, "env_version": 1, "parallel_read_safe": True, "parallel_write_safe": True}

@@ -7,7 +7,7 @@ import re
 import pandas as pd
 
 from .endpoints import clopper_pearson
-from .markup import Markup, text
+from .markup import DATA_TABLE_CLASS, Markup, text
 from .results import fmt_interval, fmt_percent
 from .schema import OUTCOME_LABELS, ROLE_LABELS
 
@@ -86,7 +86,8 @@ def to_myst_table(frame: pd.DataFrame, name: str, caption: str) -> Markup:
     header = "| " + " | ".join(cell(c) for c in frame.columns) + " |"
     rule = "|" + "|".join("---" for _ in frame.columns) + "|"
     body = ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
-    return Markup("\n".join([f"```{{table}} {cell(caption)}", f":name: {name}", "", header, rule, *body, "```"]))
+    return Markup("\n".join([f"```{{table}} {cell(caption)}", f":name: {name}", f":class: {DATA_TABLE_CLASS}", "",
+                              header, rule, *body, "```"]))
 
 
 # --- endpoint and design tables (chapters 3-5) ---------------------------------------------

@@ -75,7 +75,7 @@ def copy_repository(target: Path) -> Path:
     return target
 
 
-def build(project: Path, output: Path | None = None, workers: int = 2) -> tuple[int, str]:
+def build(project: Path, output: Path | None = None, workers: int = 2, builder: str | None = None) -> tuple[int, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("NKREPORT_DATA",)}
     env["NKREPORT_EXECUTION_WORKERS"] = str(workers)
     # the copy's own package, not the working tree's, runs the hooks and the chapters
@@ -86,6 +86,8 @@ def build(project: Path, output: Path | None = None, workers: int = 2) -> tuple[
                "--toc", str(project / "toc.yml")]
     if output is not None:
         command += ["--path-output", str(output)]
+    if builder is not None:
+        command += ["--builder", builder]
     done = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=1800)
     return done.returncode, _ANSI.sub("", done.stdout + done.stderr)
 

@@ -86,6 +86,10 @@ def read_text_table(path: Path, specs: tuple[ColumnSpec, ...]) -> tuple[pd.DataF
     """
     name = _display(path)
     problems: list[Problem] = []
+    if path.is_dir():
+        return pd.DataFrame(), [Problem(name, None, None, "is a folder, not a data file", "replace the folder with the CSV file or remove it")]
+    if path.exists() and not path.is_file():
+        return pd.DataFrame(), [Problem(name, None, None, "is not a regular file (a pipe, socket or device)", "replace it with the CSV file")]
     try:
         raw = path.read_bytes()
     except OSError as err:
@@ -361,6 +365,8 @@ def read_json_strict(path: Path) -> tuple[object, list[Problem]]:
     """Read a sidecar as strict JSON: UTF-8, at most :data:`MAX_SIDECAR_BYTES`, nested at most
     :data:`MAX_JSON_DEPTH` deep, no duplicate keys, no NaN or Infinity."""
     name = _display(path)
+    if path.exists() and not path.is_file() and not path.is_dir():
+        return None, [Problem(name, None, None, "is not a regular file (a pipe, socket or device)", "replace it with the sidecar file")]
     try:
         raw = path.read_bytes()
     except IsADirectoryError:

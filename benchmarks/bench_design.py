@@ -13,7 +13,7 @@ import argparse
 import statistics
 import time
 
-from nkreport import design
+from nkreport.analysis import design
 
 #: A representative failure-endpoint setting: BSI 35 % (null) against 15 % (target).
 SETTING = {"p0": 0.35, "p1": 0.15, "alpha": 0.05, "beta": 0.20}
@@ -36,9 +36,11 @@ def main() -> None:
     time_search(args.n_max, 1)  # warm-up (imports, caches)
     timings = time_search(args.n_max, args.repeats)
     median = statistics.median(timings)
-    print(f"design search, n <= {args.n_max}, {args.repeats} runs: median {median:.3f} s "
-          f"(min {min(timings):.3f} s, max {max(timings):.3f} s); target < 2 s: "
-          f"{'met' if median < 2 else 'NOT met'}")
+    print(
+        f"design search, n <= {args.n_max}, {args.repeats} runs: median {median:.3f} s "
+        f"(min {min(timings):.3f} s, max {max(timings):.3f} s); target < 2 s: "
+        f"{'met' if median < 2 else 'NOT met'}"
+    )
 
 
 if __name__ == "__main__":

@@ -38,8 +38,9 @@ bench_bsi,bench,Benchmark cohort (generated),control,external_baseline,bsi,12,10
 
 def fresh_copy() -> Path:
     target = Path(tempfile.mkdtemp(prefix="nkreport-bench-"))
-    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True,
-                           text=True, check=True).stdout.split("\n")
+    files = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split("\n")
     for name in filter(None, files):
         source = ROOT / name
         if source.is_file():
@@ -60,8 +61,10 @@ def timed(command: list[str], cwd: Path, env: dict | None = None) -> tuple[float
 def executed_chapters(log: str) -> list[str]:
     """Chapters executed by a build: in the extension's parallel pass or by myst-nb while reading."""
     log = re.sub(r"\x1b\[[0-9;]*m", "", log)
-    return sorted(set(re.findall(r"book/(\S+)\.md: Executing notebook", log))
-                  | set(re.findall(r"^\[nkreport\] executed book/(\S+) in ", log, re.MULTILINE)))
+    return sorted(
+        set(re.findall(r"book/(\S+)\.md: Executing notebook", log))
+        | set(re.findall(r"^\[nkreport\] executed book/(\S+) in ", log, re.MULTILINE))
+    )
 
 
 def chapter_times(copy: Path) -> dict[str, float]:
@@ -79,8 +82,10 @@ def chapter_times(copy: Path) -> dict[str, float]:
 def cold_compile_env(copy: Path) -> dict:
     """Environment giving a build empty PyTensor and numba compile caches (inside the copy)."""
     flags = [f for f in os.environ.get("PYTENSOR_FLAGS", "").split(",") if f and not f.startswith("base_compiledir=")]
-    return {"PYTENSOR_FLAGS": ",".join([*flags, f"base_compiledir={copy / '_compile' / 'pytensor'}"]),
-            "NUMBA_CACHE_DIR": str(copy / "_compile" / "numba")}
+    return {
+        "PYTENSOR_FLAGS": ",".join([*flags, f"base_compiledir={copy / '_compile' / 'pytensor'}"]),
+        "NUMBA_CACHE_DIR": str(copy / "_compile" / "numba"),
+    }
 
 
 def machine() -> dict:
@@ -96,18 +101,26 @@ def machine() -> dict:
         cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    return {"platform": platform.platform(), "python": platform.python_version(), "cores": os.cpu_count(),
-            "memory_gib": memory, "cpu": cpu}
+    return {
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "cores": os.cpu_count(),
+        "memory_gib": memory,
+        "cpu": cpu,
+    }
 
 
 def main() -> None:
-    from nkreport import preexecute
+    from nkreport.build import preexecute
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--pdf", action="store_true", help="also time the PDF build (needs TeX)")
-    parser.add_argument("--cold-compile-caches", action="store_true",
-                        help="give each clean build empty PyTensor and numba compile caches, as on a new machine")
+    parser.add_argument(
+        "--cold-compile-caches",
+        action="store_true",
+        help="give each clean build empty PyTensor and numba compile caches, as on a new machine",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "build.json")
     args = parser.parse_args()
 
@@ -122,9 +135,16 @@ def main() -> None:
             for _ in range(3):
                 nochange.append(timed(BUILD, copy)[0])
             (copy / "data" / "cohorts" / "bench.csv").write_text(BENCH_COHORT)
-            (copy / "data" / "cohorts" / "bench.json").write_text(json.dumps({
-                "title": "Generated benchmark cohort", "references": ["ohira2025"],
-                "columns": BENCH_COHORT.splitlines()[0].split(","), "cohort_ids": ["bench_bsi"]}))
+            (copy / "data" / "cohorts" / "bench.json").write_text(
+                json.dumps(
+                    {
+                        "title": "Generated benchmark cohort",
+                        "references": ["ohira2025"],
+                        "columns": BENCH_COHORT.splitlines()[0].split(","),
+                        "cohort_ids": ["bench_bsi"],
+                    }
+                )
+            )
             seconds, log = timed(BUILD, copy)
             added.append(seconds)
             rerun = executed_chapters(log)

@@ -8,7 +8,7 @@ own functions with the package's own sampling settings (read from the modules at
 the store of fits turned off (``NKREPORT_FIT_CACHE=off``), so every run samples. Run from the
 repository root:
 
-    python benchmarks/model_bench.py --repeat 3      # writes benchmarks/results/models.json
+    python benchmarks/model_bench.py --repeat 3      # writes benchmarks/results/map_model.json
     python benchmarks/model_bench.py --quick         # a short smoke run, printed only
 
 The nutpie comparison needs nutpie, which is a benchmark-only extra (the book samples with
@@ -46,7 +46,8 @@ import pymc as pm
 from build_bench import machine
 from scipy.special import expit, logit
 
-from nkreport import SEED, checks, comparative, data, models, sensitivity
+from nkreport import SEED, data
+from nkreport.analysis import comparative, map_model, mcmc, sensitivity
 
 #: Processes that mean the machine is busy (book builds, CI, tests).
 BUSY_PATTERN = r"jupyter-book|\.ci/run|pytest"
@@ -90,8 +91,12 @@ def wait_until_idle(label: str, log: list) -> None:
         print(f"  [{label}] machine busy ({len(found)} build/CI/test processes), waiting ...", flush=True)
         time.sleep(BUSY_POLL_S)
     _waited_total += waited
-    entry = {"measurement": label, "waited_s": round(waited, 1), "machine_busy_at_start": bool(found),
-             "load_average_1min": round(os.getloadavg()[0], 2)}
+    entry = {
+        "measurement": label,
+        "waited_s": round(waited, 1),
+        "machine_busy_at_start": bool(found),
+        "load_average_1min": round(os.getloadavg()[0], 2),
+    }
     if found:
         print(f"  [{label}] still busy after {waited:.0f} s: measuring anyway (recorded as machine busy)", flush=True)
     log.append(entry)
@@ -114,8 +119,7 @@ def recorded_sampling():
         model = pm.modelcontext(kwargs.get("model"))
         start = time.perf_counter()
         idata = original(*args, **kwargs)
-        calls.append({"model": model, "kwargs": dict(kwargs), "wall_s": time.perf_counter() - start,
-                      "idata": idata})
+        calls.append({"model": model, "kwargs": dict(kwargs), "wall_s": time.perf_counter() - start, "idata": idata})
         return idata
 
     pm.sample = sample
@@ -126,17 +130,26 @@ def recorded_sampling():
 
 
 def diagnostics(idata, var_names, sampling_s: float) -> dict:
-    report = checks.gate_report(idata, "benchmark", var_names)
-    return {"min_ess_bulk": round(report.min_ess_bulk, 1), "min_ess_tail": round(report.min_ess_tail, 1),
-            "max_rhat": round(report.max_rhat, 4), "divergences": report.divergences,
-            "min_ess_bulk_per_s": round(report.min_ess_bulk / sampling_s, 1),
-            "passes_gate": bool(report.max_rhat <= checks.RHAT_MAX and report.min_ess_bulk >= checks.ESS_MIN
-                                and report.min_ess_tail >= checks.ESS_MIN and report.divergences == 0)}
+    report = mcmc.gate_report(idata, "benchmark", var_names)
+    return {
+        "min_ess_bulk": round(report.min_ess_bulk, 1),
+        "min_ess_tail": round(report.min_ess_tail, 1),
+        "max_rhat": round(report.max_rhat, 4),
+        "divergences": report.divergences,
+        "min_ess_bulk_per_s": round(report.min_ess_bulk / sampling_s, 1),
+        "passes_gate": bool(
+            report.max_rhat <= mcmc.RHAT_MAX
+            and report.min_ess_bulk >= mcmc.ESS_MIN
+            and report.min_ess_tail >= mcmc.ESS_MIN
+            and report.divergences == 0
+        ),
+    }
 
 
 def same_draws(first, second, var_names) -> bool:
-    return all(np.array_equal(np.asarray(first.posterior[name]), np.asarray(second.posterior[name]))
-               for name in var_names)
+    return all(
+        np.array_equal(np.asarray(first.posterior[name]), np.asarray(second.posterior[name])) for name in var_names
+    )
 
 
 # --------------------------------------------------------------------------- the package's models
@@ -148,12 +161,12 @@ def model_drivers(quick: bool) -> dict:
     cohorts = data.load_cohorts()
     evidence = comparative.build_evidence()
     settings = sensitivity.book_settings(evidence)
-    map_studies = models.earlier_studies(cohorts, "bsi")
+    map_studies = map_model.earlier_studies(cohorts, "bsi")
     overrides = QUICK_SAMPLING if quick else {}
 
     def map_bsi():
-        models.clear_cache()
-        models.fit_map(map_studies, "map_bsi_earlier_treated", sampling=overrides or None)
+        map_model.clear_cache()
+        map_model.fit_map(map_studies, "map_bsi_earlier_treated", sampling=overrides or None)
 
     def comparative_batch():
         comparative.fit_settings(evidence, settings, **overrides)
@@ -162,11 +175,19 @@ def model_drivers(quick: bool) -> dict:
         comparative.cross_check(evidence, **overrides)
 
     return {
-        "map_bsi": (f"MAP model (models.fit_map), BSI, {len(map_studies)} earlier treated arms",
-                    map_bsi, models.GATED_VARS),
-        "comparative_batch": ((f"comparative model (comparative.fit_settings), the book's batch of "
-                               f"{len(settings)} settings, {len(evidence.arms)} arms"), comparative_batch,
-                              comparative.FREE_VARS),
+        "map_bsi": (
+            f"MAP model (map_model.fit_map), BSI, {len(map_studies)} earlier treated arms",
+            map_bsi,
+            map_model.GATED_VARS,
+        ),
+        "comparative_batch": (
+            (
+                f"comparative model (comparative.fit_settings), the book's batch of "
+                f"{len(settings)} settings, {len(evidence.arms)} arms"
+            ),
+            comparative_batch,
+            comparative.FREE_VARS,
+        ),
         "normal_normal": ("normal-normal cross-check model (comparative.cross_check)", normal_normal, None),
     }
 
@@ -181,31 +202,50 @@ def bench_pymc(call, var_names, repeat: int) -> tuple[dict, list[dict]]:
             error = None
             try:
                 call()
-            except checks.ConvergenceError as failure:
+            except mcmc.ConvergenceError as failure:
                 error = str(failure)
             end_to_end = time.perf_counter() - start
         record = calls[-1]
         sampling_s = float(record["idata"].sample_stats.attrs["sampling_time"])
-        runs.append({"compile_s": round(record["wall_s"] - sampling_s, 3), "sampling_s": round(sampling_s, 3),
-                     "end_to_end_s": round(end_to_end, 3), **diagnostics(record["idata"], var_names, sampling_s),
-                     "gate_error": error})
+        runs.append(
+            {
+                "compile_s": round(record["wall_s"] - sampling_s, 3),
+                "sampling_s": round(sampling_s, 3),
+                "end_to_end_s": round(end_to_end, 3),
+                **diagnostics(record["idata"], var_names, sampling_s),
+                "gate_error": error,
+            }
+        )
         records.append(record)
     first = records[0]
-    settings = {k: v for k, v in first["kwargs"].items() if k in
-                ("draws", "tune", "chains", "cores", "target_accept", "random_seed", "compile_kwargs")}
+    settings = {
+        k: v
+        for k, v in first["kwargs"].items()
+        if k in ("draws", "tune", "chains", "cores", "target_accept", "random_seed", "compile_kwargs")
+    }
     summary = summarise(runs)
     summary["settings"] = {k: (str(v) if k == "compile_kwargs" else v) for k, v in settings.items()}
     summary["first_run_compile_s"] = runs[0]["compile_s"]
     summary["reproducible_for_fixed_seed"] = (
         all(same_draws(first["idata"], r["idata"], list(first["idata"].posterior.data_vars)) for r in records[1:])
-        if repeat > 1 else None)
+        if repeat > 1
+        else None
+    )
     summary["runs"] = runs
     return summary, records
 
 
 def summarise(runs: list[dict]) -> dict:
-    keys = ["compile_s", "sampling_s", "end_to_end_s", "min_ess_bulk", "min_ess_tail", "max_rhat",
-            "divergences", "min_ess_bulk_per_s"]
+    keys = [
+        "compile_s",
+        "sampling_s",
+        "end_to_end_s",
+        "min_ess_bulk",
+        "min_ess_tail",
+        "max_rhat",
+        "divergences",
+        "min_ess_bulk_per_s",
+    ]
     summary = {key: med([run.get(key) for run in runs]) for key in keys}
     summary["passes_gate_every_run"] = all(run["passes_gate"] for run in runs)
     summary["gate_errors"] = sorted({run["gate_error"] for run in runs if run.get("gate_error")})
@@ -221,9 +261,14 @@ def bench_nutpie(record: dict, var_names, repeat: int) -> dict:
         return {"status": "not run", "reason": f"nutpie is not installed ({missing}); pip install nutpie"}
     kwargs = record["kwargs"]
     seed = kwargs.get("random_seed")
-    settings = {"draws": kwargs["draws"], "tune": kwargs["tune"], "chains": kwargs["chains"],
-                "cores": kwargs.get("cores", kwargs["chains"]), "seed": seed,
-                "target_accept": kwargs["target_accept"]}
+    settings = {
+        "draws": kwargs["draws"],
+        "tune": kwargs["tune"],
+        "chains": kwargs["chains"],
+        "cores": kwargs.get("cores", kwargs["chains"]),
+        "seed": seed,
+        "target_accept": kwargs["target_accept"],
+    }
     runs, traces = [], []
     try:
         for _ in range(max(repeat, 2)):  # at least two runs: the reproducibility check
@@ -233,18 +278,30 @@ def bench_nutpie(record: dict, var_names, repeat: int) -> dict:
             start = time.perf_counter()
             trace = nutpie.sample(compiled, progress_bar=False, **settings)
             sampling_s = time.perf_counter() - start
-            runs.append({"compile_s": round(compile_s, 3), "sampling_s": round(sampling_s, 3),
-                         **diagnostics(trace, var_names, sampling_s), "gate_error": None})
+            runs.append(
+                {
+                    "compile_s": round(compile_s, 3),
+                    "sampling_s": round(sampling_s, 3),
+                    **diagnostics(trace, var_names, sampling_s),
+                    "gate_error": None,
+                }
+            )
             traces.append(trace)
     except Exception as failure:  # noqa: BLE001  (a benchmark records why the alternative failed)
         return {"status": "failed", "reason": f"{type(failure).__name__}: {failure}"[:600], "runs": runs}
     names = [name for name in traces[0].posterior.data_vars]
     summary = summarise(runs)
-    summary.update({"status": "ok", "version": nutpie.__version__, "backend": "numba",
-                    "settings": {k: v for k, v in settings.items()},
-                    "first_run_compile_s": runs[0]["compile_s"],
-                    "reproducible_for_fixed_seed": all(same_draws(traces[0], t, names) for t in traces[1:]),
-                    "runs": runs})
+    summary.update(
+        {
+            "status": "ok",
+            "version": nutpie.__version__,
+            "backend": "numba",
+            "settings": {k: v for k, v in settings.items()},
+            "first_run_compile_s": runs[0]["compile_s"],
+            "reproducible_for_fixed_seed": all(same_draws(traces[0], t, names) for t in traces[1:]),
+            "runs": runs,
+        }
+    )
     return summary
 
 
@@ -263,41 +320,52 @@ def timed_median(call, repeat: int, before=None) -> dict:
 
 
 def clear_quadrature_caches():
-    checks._likelihood_grid.cache_clear()
-    checks._count_grid.cache_clear()
-    models._MAP_PRIORS.clear()
+    map_model._likelihood_grid.cache_clear()
+    map_model._count_grid.cache_clear()
+    map_model._MAP_PRIORS.clear()
 
 
 def bench_quadrature(repeat: int, map_draws) -> dict:
     cohorts = data.load_cohorts()
-    bsi = models.earlier_studies(cohorts, "bsi")
+    bsi = map_model.earlier_studies(cohorts, "bsi")
     trial = cohorts[(cohorts["role"] == "trial") & (cohorts["outcome"] == "bsi")].iloc[0]
     trial_bsi = (int(trial["events"]), int(trial["n"]))
     empirical = comparative.empirical_log_odds_ratios(comparative.build_evidence())
     runs = max(repeat, 5)
-    quad = checks.map_quadrature(bsi["events"], bsi["n"])
+    quad = map_model.map_quadrature(bsi["events"], bsi["n"])
     results = {
-        "map_quadrature_cold": timed_median(lambda: checks.map_quadrature(bsi["events"], bsi["n"]), runs,
-                                            clear_quadrature_caches),
-        "map_quadrature_warm": timed_median(lambda: checks.map_quadrature(bsi["events"], bsi["n"]), runs),
+        "map_quadrature_cold": timed_median(
+            lambda: map_model.map_quadrature(bsi["events"], bsi["n"]), runs, clear_quadrature_caches
+        ),
+        "map_quadrature_warm": timed_median(lambda: map_model.map_quadrature(bsi["events"], bsi["n"]), runs),
         "tau_sensitivity_with_box_check_cold": timed_median(
-            lambda: models.tau_sensitivity(bsi, trial=trial_bsi), runs, clear_quadrature_caches),
+            lambda: map_model.tau_sensitivity(bsi, trial=trial_bsi), runs, clear_quadrature_caches
+        ),
         "map_prior_rejection_quadrature_path_cold": timed_median(
-            lambda: models.map_prior(cohorts, "rejection", method="quadrature"), runs, clear_quadrature_caches),
+            lambda: map_model.map_prior(cohorts, "rejection", method="quadrature"), runs, clear_quadrature_caches
+        ),
         "normal_normal_quadrature": timed_median(
-            lambda: comparative.normal_normal_quadrature(empirical["log_or"], empirical["variance"]), runs),
+            lambda: comparative.normal_normal_quadrature(empirical["log_or"], empirical["variance"]), runs
+        ),
     }
     if map_draws is not None:
         results["crosscheck_predictive_map_bsi"] = timed_median(
-            lambda: checks.crosscheck_predictive(map_draws, quad, model="benchmark"), runs)
+            lambda: map_model.crosscheck_predictive(map_draws, quad, model="benchmark"), runs
+        )
     return results
 
 
 def bench_design_search(repeat: int) -> dict:
     bench_design.time_search(60, 1)  # warm-up, as bench_design.py does
     timings = bench_design.time_search(60, max(repeat, 5))
-    return {"setting": bench_design.SETTING, "n_max": 60, "median_s": med(timings),
-            "min_s": round(min(timings), 4), "max_s": round(max(timings), 4), "runs": len(timings)}
+    return {
+        "setting": bench_design.SETTING,
+        "n_max": 60,
+        "median_s": med(timings),
+        "min_s": round(min(timings), 4),
+        "max_s": round(max(timings), 4),
+        "runs": len(timings),
+    }
 
 
 # --------------------------------------------------------------------------- scaling
@@ -307,7 +375,7 @@ def generated_arms(count: int) -> tuple[np.ndarray, np.ndarray]:
     """``count`` generated earlier treated arms (in memory only): 15-60 patients each, risks
     logit-normal around the pooled BSI proportion of the real earlier treated arms."""
     cohorts = data.load_cohorts()
-    real = models.earlier_studies(cohorts, "bsi")
+    real = map_model.earlier_studies(cohorts, "bsi")
     centre = float(logit(real["events"].sum() / real["n"].sum()))
     rng = np.random.default_rng(SEED + count)
     n = rng.integers(15, 61, size=count)
@@ -327,16 +395,24 @@ def bench_scaling(counts, repeat: int, quick: bool, busy_log: list) -> dict:
         print(f"  scaling: {count} generated arms, {runs_for_count} run(s) ...", flush=True)
 
         def fit(studies=studies, name=f"scaling_{count}"):
-            models.clear_cache()
-            models.fit_map(studies, name, sampling=QUICK_SAMPLING if quick else None)
+            map_model.clear_cache()
+            map_model.fit_map(studies, name, sampling=QUICK_SAMPLING if quick else None)
 
-        summary, _ = bench_pymc(fit, models.GATED_VARS, runs_for_count)
+        summary, _ = bench_pymc(fit, map_model.GATED_VARS, runs_for_count)
         summary.pop("reproducible_for_fixed_seed", None)
-        quadrature = timed_median(lambda events=events, n=n: checks.map_quadrature(events, n),
-                                  max(runs_for_count, 3), clear_quadrature_caches)
+        quadrature = timed_median(
+            lambda events=events, n=n: map_model.map_quadrature(events, n),
+            max(runs_for_count, 3),
+            clear_quadrature_caches,
+        )
         mark_end(busy_log)
-        rows[str(count)] = {"cohorts": count, "patients": int(n.sum()), "events": int(events.sum()),
-                            "pymc": summary, "map_quadrature_cold": quadrature}
+        rows[str(count)] = {
+            "cohorts": count,
+            "patients": int(n.sum()),
+            "events": int(events.sum()),
+            "pymc": summary,
+            "map_quadrature_cold": quadrature,
+        }
     return {"counts": list(counts), "by_count": rows, "growth": growth(rows)}
 
 
@@ -344,9 +420,11 @@ def growth(rows: dict) -> dict:
     """Least-squares slope of log time against log cohorts (1 = linear)."""
     counts = np.array([row["cohorts"] for row in rows.values()], dtype=float)
     out = {}
-    series = {"pymc_sampling_s": [row["pymc"]["sampling_s"] for row in rows.values()],
-              "pymc_end_to_end_s": [row["pymc"]["end_to_end_s"] for row in rows.values()],
-              "map_quadrature_s": [row["map_quadrature_cold"]["median_s"] for row in rows.values()]}
+    series = {
+        "pymc_sampling_s": [row["pymc"]["sampling_s"] for row in rows.values()],
+        "pymc_end_to_end_s": [row["pymc"]["end_to_end_s"] for row in rows.values()],
+        "map_quadrature_s": [row["map_quadrature_cold"]["median_s"] for row in rows.values()],
+    }
     for name, times in series.items():
         slope = float(np.polyfit(np.log(counts), np.log(np.asarray(times, dtype=float)), 1)[0])
         out[name] = {"log_log_slope": round(slope, 3), "at_most_linear": bool(slope <= 1.0)}
@@ -365,17 +443,30 @@ def environment() -> dict:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = None
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                            text=True, check=False).stdout.strip()
-    return {"versions": versions, "commit": commit, "PYTENSOR_FLAGS": os.environ.get("PYTENSOR_FLAGS"),
-            "NKREPORT_FIT_CACHE": os.environ.get("NKREPORT_FIT_CACHE")}
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False
+    ).stdout.strip()
+    return {
+        "versions": versions,
+        "commit": commit,
+        "PYTENSOR_FLAGS": os.environ.get("PYTENSOR_FLAGS"),
+        "NKREPORT_FIT_CACHE": os.environ.get("NKREPORT_FIT_CACHE"),
+    }
 
 
 def print_summary(report: dict) -> None:
-    print("\nModel benchmarks", report["date"], "-", report["machine"]["cpu"], f"{report['machine']['cores']} cores",
-          "(quick run)" if report["quick"] else f"(median of {report['repeat']} runs)")
-    header = (f"{'model':<20}{'sampler':<9}{'compile s':>10}{'sample s':>10}{'min bulk ESS':>14}{'ESS/s':>9}"
-              f"{'div':>5}  gate  reproducible")
+    print(
+        "\nModel benchmarks",
+        report["date"],
+        "-",
+        report["machine"]["cpu"],
+        f"{report['machine']['cores']} cores",
+        "(quick run)" if report["quick"] else f"(median of {report['repeat']} runs)",
+    )
+    header = (
+        f"{'model':<20}{'sampler':<9}{'compile s':>10}{'sample s':>10}{'min bulk ESS':>14}{'ESS/s':>9}"
+        f"{'div':>5}  gate  reproducible"
+    )
     print(header)
     for name, entry in report["models"].items():
         for sampler in ("pymc", "nutpie"):
@@ -383,9 +474,11 @@ def print_summary(report: dict) -> None:
             if row.get("status") in ("not run", "failed"):
                 print(f"{name:<20}{sampler:<9}  {row['status']}: {row['reason'][:80]}")
                 continue
-            print(f"{name:<20}{sampler:<9}{row['compile_s']:>10.2f}{row['sampling_s']:>10.2f}"
-                  f"{row['min_ess_bulk']:>14.0f}{row['min_ess_bulk_per_s']:>9.0f}{row['divergences']:>5.0f}"
-                  f"  {'pass' if row['passes_gate_every_run'] else 'FAIL'}  {row['reproducible_for_fixed_seed']}")
+            print(
+                f"{name:<20}{sampler:<9}{row['compile_s']:>10.2f}{row['sampling_s']:>10.2f}"
+                f"{row['min_ess_bulk']:>14.0f}{row['min_ess_bulk_per_s']:>9.0f}{row['divergences']:>5.0f}"
+                f"  {'pass' if row['passes_gate_every_run'] else 'FAIL'}  {row['reproducible_for_fixed_seed']}"
+            )
     print("\nQuadrature cross-checks (median s):")
     for name, entry in report["quadrature"].items():
         print(f"  {name:<45}{entry['median_s']:.4f}")
@@ -393,32 +486,48 @@ def print_summary(report: dict) -> None:
     print("\nScaling of the MAP model over generated earlier treated arms:")
     for count, row in report["scaling"]["by_count"].items():
         p = row["pymc"]
-        print(f"  {count:>5} arms: compile {p['compile_s']:.1f} s, sampling {p['sampling_s']:.1f} s, "
-              f"end-to-end {p['end_to_end_s']:.1f} s, min bulk ESS {p['min_ess_bulk']:.0f} "
-              f"({p['min_ess_bulk_per_s']:.0f}/s), divergences {p['divergences']:.0f}, "
-              f"gate {'passed' if p['passes_gate_every_run'] else 'FAILED'}; quadrature {row['map_quadrature_cold']['median_s']:.3f} s")
+        print(
+            f"  {count:>5} arms: compile {p['compile_s']:.1f} s, sampling {p['sampling_s']:.1f} s, "
+            f"end-to-end {p['end_to_end_s']:.1f} s, min bulk ESS {p['min_ess_bulk']:.0f} "
+            f"({p['min_ess_bulk_per_s']:.0f}/s), divergences {p['divergences']:.0f}, "
+            f"gate {'passed' if p['passes_gate_every_run'] else 'FAILED'}; quadrature "
+            f"{row['map_quadrature_cold']['median_s']:.3f} s"
+        )
     for name, g in report["scaling"]["growth"].items():
-        print(f"  {name}: log-log slope {g['log_log_slope']:.2f} -> "
-              f"{'at most linear' if g['at_most_linear'] else 'faster than linear'}")
-    busy = [entry["measurement"] for entry in report["busy_log"]
-            if entry["machine_busy_at_start"] or entry.get("machine_busy_at_end")]
+        print(
+            f"  {name}: log-log slope {g['log_log_slope']:.2f} -> "
+            f"{'at most linear' if g['at_most_linear'] else 'faster than linear'}"
+        )
+    busy = [
+        entry["measurement"]
+        for entry in report["busy_log"]
+        if entry["machine_busy_at_start"] or entry.get("machine_busy_at_end")
+    ]
     print("\nMachine busy during:", ", ".join(busy) if busy else "none of the measurements")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--quick", action="store_true",
-                        help="one run, fewer draws, scaling to 100 arms; printed, not written unless --out")
-    parser.add_argument("--out", type=Path, default=None,
-                        help="results file (default benchmarks/results/models.json; none with --quick)")
-    parser.add_argument("--no-wait", action="store_true",
-                        help="do not wait for an idle machine (a busy machine is still recorded)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="one run, fewer draws, scaling to 100 arms; printed, not written unless --out",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="results file (default benchmarks/results/map_model.json; none with --quick)",
+    )
+    parser.add_argument(
+        "--no-wait", action="store_true", help="do not wait for an idle machine (a busy machine is still recorded)"
+    )
     args = parser.parse_args()
     global NO_WAIT
     NO_WAIT = args.no_wait
     repeat = 1 if args.quick else args.repeat
-    out = args.out or (None if args.quick else HERE / "results" / "models.json")
+    out = args.out or (None if args.quick else HERE / "results" / "map_model.json")
     busy_log: list = []
     started = time.perf_counter()
 
@@ -433,8 +542,12 @@ def main() -> None:
         print(f"{name}: nutpie ...", flush=True)
         nutpie_summary = bench_nutpie(records[0], var_names, repeat)
         mark_end(busy_log)
-        report_models[name] = {"description": description, "gated_variables": var_names or "all",
-                               "pymc": pymc_summary, "nutpie": nutpie_summary}
+        report_models[name] = {
+            "description": description,
+            "gated_variables": var_names or "all",
+            "pymc": pymc_summary,
+            "nutpie": nutpie_summary,
+        }
 
     wait_until_idle("quadrature", busy_log)
     print("quadrature cross-checks ...", flush=True)
@@ -447,12 +560,20 @@ def main() -> None:
     print("scaling ...", flush=True)
     scaling = bench_scaling(QUICK_SCALING_COHORTS if args.quick else SCALING_COHORTS, repeat, args.quick, busy_log)
 
-    report = {"date": time.strftime("%Y-%m-%d"), "machine": machine(), "environment": environment(),
-              "repeat": repeat, "quick": args.quick,
-              "quick_sampling_override": QUICK_SAMPLING if args.quick else None,
-              "models": report_models, "quadrature": quadrature, "design_search": design,
-              "scaling": scaling, "busy_log": busy_log,
-              "total_benchmark_s": round(time.perf_counter() - started, 1)}
+    report = {
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": machine(),
+        "environment": environment(),
+        "repeat": repeat,
+        "quick": args.quick,
+        "quick_sampling_override": QUICK_SAMPLING if args.quick else None,
+        "models": report_models,
+        "quadrature": quadrature,
+        "design_search": design,
+        "scaling": scaling,
+        "busy_log": busy_log,
+        "total_benchmark_s": round(time.perf_counter() - started, 1),
+    }
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(report, indent=1, default=str) + "\n")

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from . import SEED, __version__, data, paths
-from .schema import COHORT_COLUMNS, ID_PATTERN, MAX_ID_LENGTH, SIDECAR_KEYS, TEMPLATE_MARK, ColumnSpec
+from .data.schema import COHORT_COLUMNS, ID_PATTERN, MAX_ID_LENGTH, SIDECAR_KEYS, TEMPLATE_MARK, ColumnSpec
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 FILL = TEMPLATE_MARK + " "
@@ -30,8 +30,14 @@ class UsageError(Exception):
 
 
 def _problem_dict(problem: data.Problem) -> dict:
-    return {"file": problem.file, "line": problem.line, "field": problem.field,
-            "message": problem.message, "fix": problem.fix, "text": str(problem)}
+    return {
+        "file": problem.file,
+        "line": problem.line,
+        "field": problem.field,
+        "message": problem.message,
+        "fix": problem.fix,
+        "text": str(problem),
+    }
 
 
 def _emit(args, payload: dict, lines: list[str], stream=None) -> None:
@@ -94,15 +100,19 @@ def new_cohort(study_id: str, data_dir: Path | None = None) -> tuple[Path, Path]
     """Write ``<data>/cohorts/<study_id>.csv`` and its sidecar from the template; never overwrites."""
     if not re.fullmatch(ID_PATTERN, study_id) or len(study_id) > MAX_ID_LENGTH - len("_arm_outcome"):
         shown = study_id if len(study_id) <= 40 else study_id[:37] + "..."
-        raise UsageError(f"{shown!r} is not a valid study id: use lower-case letters, digits and _, "
-                         f"at most {MAX_ID_LENGTH - len('_arm_outcome')} characters")
+        raise UsageError(
+            f"{shown!r} is not a valid study id: use lower-case letters, digits and _, "
+            f"at most {MAX_ID_LENGTH - len('_arm_outcome')} characters"
+        )
     folder = Path(data_dir or paths.data_dir()) / "cohorts"
     if not folder.is_dir():
         raise UsageError(f"{folder} is not a folder; name the data folder with --data-dir")
     csv_path, json_path = folder / f"{study_id}.csv", folder / f"{study_id}.json"
     existing = [p for p in (csv_path, json_path) if p.exists()]
     if existing:
-        raise UsageError(f"{', '.join(map(str, existing))} already exists; nothing was written (choose another id or edit the file)")
+        raise UsageError(
+            f"{', '.join(map(str, existing))} already exists; nothing was written (choose another id or edit the file)"
+        )
     text, sidecar = cohort_template(study_id)
     written = []
     try:
@@ -113,8 +123,9 @@ def new_cohort(study_id: str, data_dir: Path | None = None) -> tuple[Path, Path]
     except OSError as err:
         for path in written:  # nothing half-written stays behind
             path.unlink(missing_ok=True)
-        raise UsageError(f"cannot write {path} ({err.strerror or err}); nothing was written "
-                         "(check that the data folder is writable)") from None
+        raise UsageError(
+            f"cannot write {path} ({err.strerror or err}); nothing was written (check that the data folder is writable)"
+        ) from None
     return csv_path, json_path
 
 
@@ -138,15 +149,20 @@ def cmd_new(args) -> int:
 def cohort_listing(data_dir: Path | None = None, bib_path: Path | None = None, use: str | None = None):
     """The cohort rows as the ``list`` command shows them (raises on invalid data)."""
     table = data.load_cohorts(data_dir, use=use, bib_path=bib_path)
-    out = table[["cohort_id", "study", "role", "arm", "outcome", "events", "n", "window_days", "use", "verified"]].copy()
+    out = table[
+        ["cohort_id", "study", "role", "arm", "outcome", "events", "n", "window_days", "use", "verified"]
+    ].copy()
     out["window_days"] = out["window_days"].astype("object").where(out["window_days"].notna(), None)
     return out
 
 
 def cmd_list(args) -> int:
     try:
-        table = cohort_listing(Path(args.data_dir) if args.data_dir else None,
-                               Path(args.bib) if args.bib else None, None if args.all else "primary")
+        table = cohort_listing(
+            Path(args.data_dir) if args.data_dir else None,
+            Path(args.bib) if args.bib else None,
+            None if args.all else "primary",
+        )
     except data.DataValidationError as err:
         _emit(args, {"ok": False, "problems": [_problem_dict(p) for p in err.problems]}, [str(err)])
         return EXIT_INVALID
@@ -166,22 +182,30 @@ def rebuild_status(root: Path | None = None, build_dir: Path | None = None) -> d
     Compares every chapter's current input fingerprint (its data groups and the package) and
     source with those recorded by the last build in ``<build_dir>/nkreport-inputs.json``.
     """
-    from . import sphinx as hooks
+    from .build import fingerprints as hooks
 
     root = Path(root or paths.project_root())
     build_dir = Path(build_dir or root / "_build")
     record = build_dir / hooks.INPUTS_FILE
     if not record.exists():
-        return {"previous_build": None, "chapters": {}, "reexecute": None,
-                "message": f"no previous build recorded in {build_dir}: the next build executes every chapter"}
+        return {
+            "previous_build": None,
+            "chapters": {},
+            "reexecute": None,
+            "message": f"no previous build recorded in {build_dir}: the next build executes every chapter",
+        }
     try:
         stored = json.loads(record.read_text(encoding="utf-8"))["chapters"]
         if not isinstance(stored, dict):
             raise TypeError
     except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
-        return {"previous_build": None, "chapters": {}, "reexecute": None,
-                "message": f"the record of the last build ({record}) is unreadable (was that build interrupted?): "
-                           "the next build executes every chapter"}
+        return {
+            "previous_build": None,
+            "chapters": {},
+            "reexecute": None,
+            "message": f"the record of the last build ({record}) is unreadable (was that build interrupted?): "
+            "the next build executes every chapter",
+        }
     chapters, reexecute = {}, []
     for docname, entry in sorted(stored.items()):
         if not isinstance(entry, dict) or not isinstance(entry.get("source"), str):
@@ -197,18 +221,26 @@ def rebuild_status(root: Path | None = None, build_dir: Path | None = None) -> d
         reasons = []
         if list(groups) != entry["groups"]:
             reasons.append("declared inputs changed")
-        changed_groups = [g for g in groups if hooks.group_fingerprint(root, g)[:16] != entry.get("group_fingerprints", {}).get(g)]
+        changed_groups = [
+            g for g in groups if hooks.group_fingerprint(root, g)[:16] != entry.get("group_fingerprints", {}).get(g)
+        ]
         if hooks.chapter_fingerprint(root, groups) != entry["fingerprint"]:
             reasons.append("inputs changed: " + ", ".join(changed_groups or groups))
         if entry.get("source_sha") and hashlib.sha256(source.read_bytes()).hexdigest()[:16] != entry["source_sha"]:
             reasons.append("chapter source changed")
-        chapters[docname] = {"state": "re-execute" if reasons else "cached", "reasons": reasons,
-                             "groups": list(groups)}
+        chapters[docname] = {"state": "re-execute" if reasons else "cached", "reasons": reasons, "groups": list(groups)}
         if reasons:
             reexecute.append(docname)
-    return {"previous_build": str(record), "chapters": chapters, "reexecute": reexecute,
-            "message": (f"{len(reexecute)} of {len(chapters)} chapters will re-execute" if reexecute
-                        else "no chapter's inputs changed since the last build")}
+    return {
+        "previous_build": str(record),
+        "chapters": chapters,
+        "reexecute": reexecute,
+        "message": (
+            f"{len(reexecute)} of {len(chapters)} chapters will re-execute"
+            if reexecute
+            else "no chapter's inputs changed since the last build"
+        ),
+    }
 
 
 def cmd_status(args) -> int:
@@ -222,7 +254,10 @@ def cmd_status(args) -> int:
         why = "; ".join(entry.get("reasons", []))
         lines.append(f"  {entry['state']:<10} {docname}" + (f"  ({why})" if why else ""))
     if problems:
-        lines.append(f"the data is invalid ({len(problems)} problem(s)): the build will stop before executing any chapter; run `nkreport validate`")
+        lines.append(
+            f"the data is invalid ({len(problems)} problem(s)): the build will stop before executing any chapter; run "
+            f"`nkreport validate`"
+        )
     _emit(args, status, lines)
     return EXIT_INVALID if problems else EXIT_OK
 
@@ -231,15 +266,18 @@ def cmd_status(args) -> int:
 
 
 def cmd_simulate_ipd(args) -> int:
-    from . import ipd
+    from .data import patient_level as ipd
 
     if not 1 <= args.n <= MAX_SIMULATED_PATIENTS:
         raise UsageError(f"--n {args.n}: give a number of patients between 1 and {MAX_SIMULATED_PATIENTS:,}")
     if args.seed < 0:
         raise UsageError(f"--seed {args.seed}: give a seed of 0 or more")
     path = ipd.write_simulated(Path(args.out) if args.out else None, n=args.n, seed=args.seed)
-    _emit(args, {"csv": str(path), "sidecar": str(path.with_suffix(".json")), "seed": args.seed, "n": args.n},
-          [f"wrote SIMULATED patient-level records (not real data): {path}"])
+    _emit(
+        args,
+        {"csv": str(path), "sidecar": str(path.with_suffix(".json")), "seed": args.seed, "n": args.n},
+        [f"wrote SIMULATED patient-level records (not real data): {path}"],
+    )
     return EXIT_OK
 
 

@@ -32,6 +32,17 @@ def project_root() -> Path:
     )
 
 
+#: Environment variable naming the build directory (``<...>/_build``) of the running build.
+BUILD_DIR_ENV = "NKREPORT_BUILD_DIR"
+
+
+def build_dir() -> Path:
+    """The running build's ``_build`` folder (set by the book's extension for the chapters'
+    kernels), else ``<root>/_build``."""
+    env = os.environ.get(BUILD_DIR_ENV)
+    return Path(env) if env else project_root() / "_build"
+
+
 def data_dir() -> Path:
     """The data folder (``NKREPORT_DATA`` overrides ``<root>/data``)."""
     env = os.environ.get("NKREPORT_DATA")

@@ -16,7 +16,7 @@ import shutil
 from pathlib import Path
 
 from nkreport import data, paths
-from nkreport.schema import COHORT_COLUMNS
+from nkreport.data.schema import COHORT_COLUMNS
 
 ROOT = paths.project_root()
 HEADER = [s.name for s in COHORT_COLUMNS]
@@ -54,8 +54,12 @@ def make_world(tmp_path: Path) -> tuple[Path, Path]:
 def example_row(**changes) -> dict[str, str]:
     """A valid row (the schema's examples), changed as given. A TEST FIXTURE, not data."""
     row = {s.name: s.example for s in COHORT_COLUMNS}
-    row.update(cohort_id="fixture_nk_bsi", study_id="fixture", study="Test fixture (not data)",
-               source="doi:10.1371/journal.pone.0313102")
+    row.update(
+        cohort_id="fixture_nk_bsi",
+        study_id="fixture",
+        study="Test fixture (not data)",
+        source="doi:10.1371/journal.pone.0313102",
+    )
     row.update({k: str(v) for k, v in changes.items()})
     return row
 
@@ -70,13 +74,18 @@ def csv_text(rows: list[dict], header=None) -> str:
     return buffer.getvalue()
 
 
-def write_cohort(data_dir: Path, stem: str, rows: list[dict], *, header=None, sidecar: dict | None = None,
-                 references=("ohira2025",)) -> Path:
+def write_cohort(
+    data_dir: Path, stem: str, rows: list[dict], *, header=None, sidecar: dict | None = None, references=("ohira2025",)
+) -> Path:
     header = header or HEADER
     path = data_dir / "cohorts" / f"{stem}.csv"
     path.write_text(csv_text(rows, header), encoding="utf-8")
-    meta = {"title": "Test fixture.", "references": list(references), "columns": list(header),
-            "cohort_ids": [row.get("cohort_id", "") for row in rows]}
+    meta = {
+        "title": "Test fixture.",
+        "references": list(references),
+        "columns": list(header),
+        "cohort_ids": [row.get("cohort_id", "") for row in rows],
+    }
     meta.update(sidecar or {})
     path.with_suffix(".json").write_text(json.dumps(meta), encoding="utf-8")
     return path

@@ -1,0 +1,122 @@
+"""Sensitivity of the comparative effect to its assumptions.
+
+Each assumption is one :class:`nkreport.analysis.comparative.Setting`; all settings of a sweep are
+sampled together in one model whose settings are ``pm.Data`` (prior scales, which arms count),
+so no setting rebuilds or recompiles the model. The assumptions:
+
+* **heterogeneity prior**: the half-normal scale of ``tau`` (the between-study SD of the log-OR);
+* **outcome windows**: the trial counts BSI within 30 days, the earlier studies within 90 days
+  or an unstated window. Either drop the cohorts whose window is known to differ, drop every
+  cohort without a 30-day window, or keep them all and add a model term: a non-negative
+  log-odds increase of the baseline risk for windows other than 30 days (a longer window can
+  only catch more infections);
+* **exchangeable baseline**: the trial's baseline risk is drawn from the same distribution as
+  the untreated arms; relax this with a shift of the trial's baseline with a normal prior, or
+  let the external (non-Hiroshima) baselines join the baseline distribution.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from . import comparative
+from .comparative import TAU_SCALE, Evidence, Fit, Setting
+
+#: Half-normal scales of tau compared with the main analysis's.
+TAU_SCALES = (0.25, 1.0)
+#: Prior SDs of the shift of the trial's baseline log-odds.
+SHIFT_SCALES = (0.5, 1.0)
+#: Half-normal scale of the log-odds increase for outcome windows other than 30 days.
+WINDOW_SCALE = 0.5
+
+GROUPS = {
+    "main": "main analysis",
+    "heterogeneity": "heterogeneity prior",
+    "windows": "outcome windows",
+    "baseline": "exchangeable baseline",
+}
+
+
+def sensitivity_settings() -> list[tuple[str, str, Setting]]:
+    """(group, description, setting) for every sensitivity analysis, main analysis first."""
+    rows = [("main", f"main analysis (tau half-normal scale {TAU_SCALE:g})", Setting("with_trial"))]
+    rows += [
+        ("heterogeneity", f"tau half-normal scale {scale:g}", Setting(f"tau_{scale:g}", tau_scale=scale))
+        for scale in TAU_SCALES
+    ]
+    rows += [
+        (
+            "windows",
+            "cohorts with a known window other than 30 days excluded",
+            Setting("window_known_excluded", exclude_windows="known_other"),
+        ),
+        (
+            "windows",
+            "every cohort without a 30-day window excluded",
+            Setting("window_all_excluded", exclude_windows="all_other"),
+        ),
+        (
+            "windows",
+            f"window term (half-normal scale {WINDOW_SCALE:g}) for windows other than 30 days",
+            Setting("window_term", window_scale=WINDOW_SCALE),
+        ),
+    ]
+    rows += [
+        ("baseline", f"trial baseline shifted, prior SD {scale:g}", Setting(f"shift_{scale:g}", shift_scale=scale))
+        for scale in SHIFT_SCALES
+    ]
+    rows += [
+        ("baseline", "external baselines join the untreated arms", Setting("external_baselines", include_external=True))
+    ]
+    return rows
+
+
+def book_settings(evidence: Evidence) -> list[Setting]:
+    """Every setting the book's synthesis chapters report, as one batch: with and without the
+    trial, leave-one-out, and the sensitivity settings. Sampled once (and stored with
+    ``cache=True``), it serves the comparative, sensitivity and design chapters alike."""
+    settings = comparative.main_settings(evidence)
+    labels = {s.label for s in settings}
+    return settings + [s for _, _, s in sensitivity_settings() if s.label not in labels]
+
+
+def run(evidence: Evidence | None = None, **kwargs) -> tuple[pd.DataFrame, dict[str, Fit]]:
+    """Sample the book's batch of settings (:func:`book_settings`) in one model and tabulate the
+    sensitivity settings, one row each (keyword arguments go to
+    :func:`nkreport.analysis.comparative.fit_settings`, e.g. ``cache=True``)."""
+    evidence = evidence or comparative.build_evidence()
+    fits = comparative.fit_settings(evidence, book_settings(evidence), **kwargs)
+    return sensitivity_table(evidence, sensitivity_settings(), fits), fits
+
+
+def sensitivity_table(evidence: Evidence, described, fits: dict[str, Fit]) -> pd.DataFrame:
+    rows = []
+    for group, description, setting in described:
+        summary = comparative.effect_summary(fits[setting.label])
+        arms_used = int((comparative.arm_sizes(evidence, setting) > 0).sum())
+        comparative_used = [
+            sid
+            for sid in evidence.comparative_ids
+            if comparative.arm_sizes(evidence, setting)[evidence.arms["study_id"].to_numpy() == sid].sum() > 0
+        ]
+        key = "main" if group == "main" else key_of(setting.label)
+        rows.append(
+            {
+                "group": group,
+                "label": setting.label,
+                "key": key,
+                "assumption": description,
+                "arms": arms_used,
+                "comparative_studies": len(comparative_used),
+                **{f"pooled_{k}": v for k, v in summary["pooled"].items()},
+                **{f"trial_{k}": v for k, v in summary["trial"].items()},
+                **{f"predictive_{k}": v for k, v in summary["predictive"].items()},
+                "tau_median": summary["tau"]["median"],
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def key_of(label: str) -> str:
+    """A glue-key-safe form of a setting label ('tau_0.25' → 'tau_0p25')."""
+    return label.replace(".", "p").replace("-", "_")

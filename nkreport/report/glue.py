@@ -1,0 +1,121 @@
+"""One road from a computed value to the reader: ``glue``.
+
+:func:`glue` hands a value to myst-nb (so prose can insert it with ``{glue}`key```) as an
+object whose plain-text form is the formatted number and whose JSON form carries the raw
+value. The book's Sphinx extension (:mod:`nkreport.build.extension`) collects the JSON forms of every
+chapter into ``_build/html/results.json``, so tests and readers see the very values the prose
+shows.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from .. import paths
+
+RESULTS_FILE = "results.json"
+#: The mime type carrying a glued value as JSON text inside the executed notebook.
+RESULT_MIME = "text/x-nkreport-result"
+
+
+def _plain(value: Any) -> Any:
+    """Convert numpy and pandas scalars and containers to JSON-ready Python values."""
+    import numpy as np  # here, not at the top: the build's Sphinx process never needs it
+
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        value = float(value)
+        return value if math.isfinite(value) else None
+    if isinstance(value, (np.bool_,)):
+        return bool(value)
+    return value
+
+
+class GluedValue:
+    """A value with its text as shown in prose; renders as the text, serialises as both."""
+
+    def __init__(self, key: str, value: Any, text: str):
+        self.key = key
+        self.value = _plain(value)
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        payload = json.dumps({"key": self.key, "value": self.value, "text": self.text})
+        return {"text/plain": self.text, RESULT_MIME: payload}
+
+
+def fmt_percent(proportion: float, digits: int = 1) -> str:
+    """0.31579 → '31.6 %'."""
+    return f"{100 * proportion:.{digits}f} %"
+
+
+def fmt_interval(low: float, high: float, digits: int = 1, percent: bool = True) -> str:
+    """A confidence or credible interval, '16.6 % to 53.9 %' style."""
+    if percent:
+        return f"{fmt_percent(low, digits)} to {fmt_percent(high, digits)}"
+    return f"{low:.{digits}f} to {high:.{digits}f}"
+
+
+def fmt_number(value: float, digits: int = 2) -> str:
+    return f"{value:.{digits}f}"
+
+
+def glue(key: str, value: Any, text: str | None = None, *, display: bool = False) -> GluedValue:
+    """Glue ``value`` under ``key``; ``text`` is what prose shows (default ``str(value)``)."""
+    from myst_nb import glue as nb_glue
+
+    glued = GluedValue(key, value, str(value) if text is None else text)
+    nb_glue(key, glued, display=display)
+    return glued
+
+
+def collect(glue_files: dict[str, Path]) -> dict[str, dict]:
+    """Read myst-nb's ``*.glue.json`` files (chapter → path) into {key: {value, text, chapter}}."""
+    results: dict[str, dict] = {}
+    for chapter, path in sorted(glue_files.items()):
+        if not path.exists():
+            continue
+        for key, output in json.loads(path.read_text(encoding="utf-8")).items():
+            data = output.get("data", {})
+            if RESULT_MIME not in data:
+                continue
+            payload = json.loads(data[RESULT_MIME])
+            results[key] = {"value": payload["value"], "text": payload["text"], "chapter": chapter}
+    return results
+
+
+def load_results(path: str | Path) -> dict[str, dict]:
+    """Read a results JSON written by the build."""
+    return json.loads(Path(path).read_text(encoding="utf-8"))["results"]
+
+
+def read_glued(keys=None, folder: str | Path | None = None) -> dict[str, dict]:
+    """Values glued by the chapters of this build so far, read from ``jupyter_execute/**/*.glue.json``.
+
+    Returns {key: {value, text, chapter}}. With ``keys``, returns exactly those keys and raises
+    ``KeyError`` naming any that no chapter has glued (so a chapter that depends on another
+    fails loudly instead of showing a stale or missing number).
+    """
+    execute_dir = Path(folder) if folder is not None else paths.build_dir() / "jupyter_execute"
+    glue_files = {
+        p.relative_to(execute_dir).as_posix()[: -len(".glue.json")]: p for p in sorted(execute_dir.rglob("*.glue.json"))
+    }
+    found = collect(glue_files)
+    if keys is None:
+        return found
+    keys = list(keys)
+    missing = [k for k in keys if k not in found]
+    if missing:
+        raise KeyError(f"no chapter of the build in {execute_dir} glued {missing}")
+    return {k: found[k] for k in keys}

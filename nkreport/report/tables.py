@@ -1,0 +1,436 @@
+"""One function per table the book shows; each returns a pandas DataFrame ready to display."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from ..analysis.endpoints import clopper_pearson
+from ..data.schema import OUTCOME_LABELS, ROLE_LABELS, ColumnSpec
+from .glue import fmt_interval, fmt_percent
+from .markup import DATA_TABLE_CLASS, Markup, text
+
+
+def _number(value) -> str:
+    return "" if pd.isna(value) else f"{float(value):g}"
+
+
+def baseline_table(baseline: pd.DataFrame) -> pd.DataFrame:
+    """The trial's baseline characteristics as printed rows: n (%) or median (range)."""
+    rows = []
+    for row in baseline.itertuples():
+        if not pd.isna(row.median):
+            summary = f"{_number(row.median)} ({_number(row.range_low)}–{_number(row.range_high)})"
+            kind = "median (range)"
+        else:
+            summary = f"{int(row.count)} ({fmt_percent(row.count / row.n, 0)})"
+            kind = "n (%)"
+        rows.append(
+            {
+                "characteristic": row.characteristic,
+                "category": row.category,
+                "summary": summary,
+                "statistic": kind,
+                "verified": row.verified,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def cohort_table(cohorts: pd.DataFrame) -> pd.DataFrame:
+    """Every cohort row with its proportion, exact 95 % CI, window, source and verified flag."""
+    low, high = clopper_pearson(cohorts["events"], cohorts["n"])
+    window = cohorts["window_days"].astype("object").where(cohorts["window_days"].notna(), "not stated")
+    table = pd.DataFrame(
+        {
+            "study": cohorts["study"],
+            "role": cohorts["role"].map(ROLE_LABELS),
+            "outcome": cohorts["outcome"].map(OUTCOME_LABELS),
+            "events/n": [f"{e}/{n}" for e, n in zip(cohorts["events"], cohorts["n"], strict=False)],
+            "% (exact 95 % CI)": [
+                f"{fmt_percent(e / n)} ({fmt_interval(lo, hi)})"
+                for e, n, lo, hi in zip(cohorts["events"], cohorts["n"], low, high, strict=False)
+            ],
+            "window (days)": window,
+            "source": cohorts["source"],
+            "location": cohorts["location"],
+            "verified": cohorts["verified"],
+        }
+    )
+    return table.reset_index(drop=True)
+
+
+def printed_percent_discrepancies(cohorts: pd.DataFrame) -> pd.DataFrame:
+    """Rows whose printed percentage is not 100·events/n rounded to the printed decimals."""
+    printed = cohorts["printed_percent"].astype("Float64")
+    computed = 100 * cohorts["events"] / cohorts["n"]
+    half_width = 0.5 * 10.0 ** (-cohorts["printed_decimals"].astype("Float64"))
+    mask = (printed.notna() & ((printed - computed).abs() > half_width + 1e-9)).fillna(False).astype(bool)
+    out = cohorts.loc[mask, ["cohort_id", "study", "events", "n", "printed_percent"]].copy()
+    out["computed_percent"] = computed[mask].round(2)
+    return out.reset_index(drop=True)
+
+
+def to_myst_table(frame: pd.DataFrame, name: str, caption: str) -> Markup:
+    """A MyST ``{table}`` directive (numbered, captioned, referable) for a DataFrame.
+
+    Rendered from a cell with ``mystnb: markdown_format: myst`` it becomes a real table in both
+    HTML and LaTeX, rather than a picture or raw HTML. Every header, cell and the caption pass
+    through :func:`nkreport.report.markup.text`: data strings arrive as inert text (no role, directive,
+    math, link, raw HTML or substitution can be formed from them); only :class:`Markup` written
+    by the package is kept as MyST.
+    """
+    if not re.fullmatch(r"[a-z][a-z0-9-]*", name):
+        raise ValueError(f"table name {name!r}: use lower-case letters, digits and '-'")
+
+    def cell(value) -> str:
+        return text(value).replace("|", "\\|")
+
+    header = "| " + " | ".join(cell(c) for c in frame.columns) + " |"
+    rule = "|" + "|".join("---" for _ in frame.columns) + "|"
+    body = ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return Markup(
+        "\n".join(
+            [
+                f"```{{table}} {cell(caption)}",
+                f":name: {name}",
+                f":class: {DATA_TABLE_CLASS}",
+                "",
+                header,
+                rule,
+                *body,
+                "```",
+            ]
+        )
+    )
+
+
+# --- endpoint and design tables (chapters 3-5) ---------------------------------------------
+
+
+def _p_value(value) -> str:
+    if value is None or pd.isna(value):
+        return ""
+    return "< 0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def _window(value) -> str:
+    return "not stated" if pd.isna(value) else str(int(value))
+
+
+def interval_table(intervals: pd.DataFrame) -> pd.DataFrame:
+    """Four 95 % intervals for one proportion (output of endpoints.binomial_intervals)."""
+    return pd.DataFrame(
+        {
+            "method": intervals["label"],
+            "events/n": [f"{e}/{n}" for e, n in zip(intervals["events"], intervals["n"], strict=False)],
+            "estimate": [fmt_percent(p) for p in intervals["estimate"]],
+            "95 % interval": [
+                fmt_interval(lo, hi) for lo, hi in zip(intervals["low"], intervals["high"], strict=False)
+            ],
+            "width (points)": [f"{100 * w:.1f}" for w in intervals["width"]],
+        }
+    )
+
+
+def comparator_test_table(one_sample: pd.DataFrame, two_sample: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per comparator: its rate and window, exact one-sided binomial p-values against its
+    rate, and (for arms compared as samples) the Newcombe risk difference, Fisher and Boschloo p."""
+    table = pd.DataFrame(
+        {
+            "comparator": one_sample["comparator"],
+            "role": one_sample["role"].map(ROLE_LABELS),
+            "events/n": [
+                f"{e}/{n}" for e, n in zip(one_sample["comparator_events"], one_sample["comparator_n"], strict=False)
+            ],
+            "rate": [fmt_percent(p) for p in one_sample["comparator_rate"]],
+            "window (days)": [_window(w) for w in one_sample["window_days"]],
+            "verified": one_sample["verified"],
+            "p, trial lower (binomial)": [_p_value(p) for p in one_sample["p_lower"]],
+            "p, trial higher (binomial)": [_p_value(p) for p in one_sample["p_higher"]],
+        }
+    )
+    if two_sample is None:
+        return table
+    by_name = two_sample.set_index("comparator")
+    table["risk difference (Newcombe 95 % CI)"] = [
+        ""
+        if name not in by_name.index
+        else f"{100 * by_name.loc[name, 'risk_difference']:+.1f} ({100 * by_name.loc[name, 'rd_low']:+.1f} to "
+        f"{100 * by_name.loc[name, 'rd_high']:+.1f}) points"
+        for name in table["comparator"]
+    ]
+    for column, label in (("fisher_p", "Fisher p (two-sided)"), ("boschloo_p", "Boschloo p (two-sided)")):
+        table[label] = [
+            _p_value(by_name.loc[name, column]) if name in by_name.index else "" for name in table["comparator"]
+        ]
+    return table
+
+
+def zero_event_table(rows: list[dict]) -> pd.DataFrame:
+    """Zero-event bounds: label, 0/n, exact one-sided 95 % upper bound and the rule of three."""
+    return pd.DataFrame(
+        {
+            "cohort": [r["cohort"] for r in rows],
+            "events/n": [f"0/{r['n']}" for r in rows],
+            "exact one-sided 95 % upper bound": [fmt_percent(r["exact_upper"]) for r in rows],
+            "rule of three (3/n)": [fmt_percent(r["rule_of_three"]) for r in rows],
+        }
+    )
+
+
+def design_space_table(assessed: pd.DataFrame) -> pd.DataFrame:
+    """Reconstructed designs near the planned size with their state at the interim
+    (output of design.interim_assessment)."""
+
+    def rule(row) -> str:
+        final = f"≤ {int(row.max_bsi)} BSI of {int(row.n)}"
+        if pd.isna(row.n1):
+            return final
+        return f"≤ {int(row.max_bsi_stage1)} of first {int(row.n1)}; {final}"
+
+    return pd.DataFrame(
+        {
+            "null BSI rate": [fmt_percent(p) for p in assessed["p0"]],
+            "target BSI rate": [fmt_percent(p, 0) for p in assessed["p1"]],
+            "alpha / power": [
+                f"{a:.2f} / {pw:.2f}" for a, pw in zip(assessed["alpha_target"], assessed["power_target"], strict=False)
+            ],
+            "design": assessed["design"],
+            "success rule": [rule(r) for r in assessed.itertuples()],
+            "attained alpha / power": [
+                f"{a:.3f} / {pw:.3f}" for a, pw in zip(assessed["alpha"], assessed["power"], strict=False)
+            ],
+            "stage 1 at 19": assessed["stage1"].replace({"none": "", "pending": "ahead"}),
+            "predictive probability": [f"{p:.3f}" for p in assessed["predictive_probability"]],
+            "conditional power at target": [f"{p:.3f}" for p in assessed["conditional_power_target"]],
+        }
+    )
+
+
+def comparative_effects_table(effects: pd.DataFrame) -> pd.DataFrame:
+    """Pooled, trial-implied and new-study ORs with and without the trial."""
+    fit_names = {"with_trial": "with the trial", "without_trial": "without the trial"}
+    return pd.DataFrame(
+        {
+            "quantity": effects["quantity"],
+            "evidence": effects["fit"].map(fit_names),
+            "OR (95 % CrI)": [
+                f"{m:.2f} ({lo:.2f} to {hi:.2f})"
+                for m, lo, hi in zip(effects["or_median"], effects["or_low"], effects["or_high"], strict=False)
+            ],
+            "P(OR < 1)": effects["p_or_below_1"].map(lambda p: f"{p:.2f}"),
+            "P(OR < 0.5)": effects["p_or_below_half"].map(lambda p: f"{p:.2f}"),
+        }
+    )
+
+
+def leave_one_out_table(loo: pd.DataFrame) -> pd.DataFrame:
+    """The pooled and new-study OR with each data source left out."""
+    return pd.DataFrame(
+        {
+            "left out": loo["left_out"],
+            "pooled OR (95 % CrI)": [
+                f"{m:.2f} ({lo:.2f} to {hi:.2f})"
+                for m, lo, hi in zip(loo["pooled_or_median"], loo["pooled_or_low"], loo["pooled_or_high"], strict=False)
+            ],
+            "P(pooled OR < 1)": loo["pooled_p_or_below_1"].map(lambda p: f"{p:.2f}"),
+            "P(new-study OR < 1)": loo["predictive_p_or_below_1"].map(lambda p: f"{p:.2f}"),
+        }
+    )
+
+
+def sensitivity_table(table: pd.DataFrame, groups: dict[str, str]) -> pd.DataFrame:
+    """Every sensitivity setting: arms used, pooled and trial-implied OR, probabilities."""
+    return pd.DataFrame(
+        {
+            "assumption": table["group"].map(groups),
+            "setting": table["assumption"],
+            "arms": table["arms"],
+            "comparative studies": table["comparative_studies"],
+            "pooled OR (95 % CrI)": [
+                f"{m:.2f} ({lo:.2f} to {hi:.2f})"
+                for m, lo, hi in zip(
+                    table["pooled_or_median"], table["pooled_or_low"], table["pooled_or_high"], strict=False
+                )
+            ],
+            "P(pooled OR < 1)": table["pooled_p_or_below_1"].map(lambda p: f"{p:.2f}"),
+            "trial's implied OR": [
+                f"{m:.2f} ({lo:.2f} to {hi:.2f})"
+                for m, lo, hi in zip(
+                    table["trial_or_median"], table["trial_or_low"], table["trial_or_high"], strict=False
+                )
+            ],
+            "P(new-study OR < 1)": table["predictive_p_or_below_1"].map(lambda p: f"{p:.2f}"),
+        }
+    )
+
+
+def assurance_table(curves: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Assurance per sample size (rows) and design prior (columns)."""
+    first = next(iter(curves.values()))
+    out = pd.DataFrame({"patients per arm": first["n_per_arm"]})
+    for name, curve in curves.items():
+        out[name] = [f"{a:.2f}" for a in curve["assurance"]]
+    return out
+
+
+# --- MAP prior and updating (chapters 6-7) --------------------------------------------------
+
+
+def map_summary_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """Raw and shrunken estimates per earlier study, and the MAP prior for a new study."""
+    return pd.DataFrame(
+        {
+            "study": summary["study"],
+            "events/n": [
+                f"{int(e)}/{int(n)}" if pd.notna(n) else ""
+                for e, n in zip(summary["events"], summary["n"], strict=False)
+            ],
+            "observed": [fmt_percent(r) if pd.notna(r) else "" for r in summary["raw"]],
+            "model mean (95 % CrI)": [
+                f"{fmt_percent(m)} ({fmt_interval(lo, hi)})"
+                for m, lo, hi in zip(summary["mean"], summary["low"], summary["high"], strict=False)
+            ],
+        }
+    )
+
+
+def mixture_components_table(mixture) -> pd.DataFrame:
+    """The components of a Beta mixture: weight, a, b, mean and a + b."""
+    frame = mixture.table()
+    return pd.DataFrame(
+        {
+            "component": frame["component"],
+            "weight": [f"{w:.3f}" for w in frame["weight"]],
+            "a": [f"{a:.2f}" for a in frame["a"]],
+            "b": [f"{b:.2f}" for b in frame["b"]],
+            "mean": [fmt_percent(m) for m in frame["mean"]],
+            "a + b": [f"{s:.1f}" for s in frame["a + b"]],
+        }
+    )
+
+
+def mixture_candidates_table(candidates: pd.DataFrame) -> pd.DataFrame:
+    """EM fits with 1, 2, ... components: log-likelihood, AIC, BIC, largest CDF difference."""
+    return pd.DataFrame(
+        {
+            "components": candidates["components"],
+            "log-likelihood": [f"{v:.1f}" for v in candidates["log_likelihood"]],
+            "AIC": [f"{v:.1f}" for v in candidates["aic"]],
+            "BIC": [f"{v:.1f}" for v in candidates["bic"]],
+            "largest CDF difference to the draws": [f"{v:.4f}" for v in candidates["max_cdf_difference"]],
+            "chosen": ["yes" if c else "" for c in candidates["chosen"]],
+        }
+    )
+
+
+def ess_display_table(table: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "prior": table["prior"],
+            "ELIR": [f"{v:.1f}" for v in table["elir"]],
+            "moment": [f"{v:.1f}" for v in table["moment"]],
+            "Morita": [f"{v:.1f}" for v in table["morita"]],
+        }
+    )
+
+
+def tau_sensitivity_table(table: pd.DataFrame) -> pd.DataFrame:
+    """MAP prior for each half-normal scale of tau (quadrature)."""
+    out = pd.DataFrame(
+        {
+            "scale of tau": [f"{s:g}" for s in table["tau_scale"]],
+            "posterior mean of tau": [f"{v:.2f}" for v in table["tau_mean"]],
+            "MAP prior mean": [fmt_percent(v) for v in table["mean"]],
+            "median": [fmt_percent(v) for v in table["median"]],
+            "95 % interval": [fmt_interval(lo, hi) for lo, hi in zip(table["low"], table["high"], strict=False)],
+        }
+    )
+    if "box_p" in table:
+        out["Box p for the trial"] = [f"{v:.3f}" for v in table["box_p"]]
+    if "posterior_mean" in table:
+        out["posterior mean after the trial"] = [fmt_percent(v) for v in table["posterior_mean"]]
+    return out
+
+
+def crosscheck_table(table: pd.DataFrame) -> pd.DataFrame:
+    """MCMC against quadrature for the MAP prior's mean and quantiles."""
+    return pd.DataFrame(
+        {
+            "statistic": table["statistic"],
+            "MCMC": [f"{v:.4f}" for v in table["mcmc"]],
+            "quadrature": [f"{v:.4f}" for v in table["quadrature"]],
+            "MCSE": [f"{v:.4f}" for v in table["mcse"]],
+            "difference / MCSE": [f"{v:.2f}" for v in table["z"]],
+        }
+    )
+
+
+def update_display_table(table: pd.DataFrame, threshold_label: str | None = None) -> pd.DataFrame:
+    """Each prior and its posterior after the trial."""
+    out = pd.DataFrame(
+        {
+            "prior": table["prior"],
+            "prior mean": [fmt_percent(v) for v in table["prior_mean"]],
+            "prior ESS (ELIR)": ["undefined" if pd.isna(v) else f"{v:.1f}" for v in table["prior_ess"]],
+            "posterior mean (95 % CrI)": [
+                f"{fmt_percent(m)} ({fmt_interval(lo, hi)})"
+                for m, lo, hi in zip(table["posterior_mean"], table["low"], table["high"], strict=False)
+            ],
+            "informative weight, prior → posterior": [
+                "" if abs(p - 1) < 1e-12 and abs(q - 1) < 1e-12 else f"{p:.2f} → {q:.2f}"
+                for p, q in zip(table["prior_informative_weight"], table["posterior_informative_weight"], strict=False)
+            ],
+        }
+    )
+    if "p_below_threshold" in table and threshold_label:
+        out[threshold_label] = [f"{v:.3f}" for v in table["p_below_threshold"]]
+    return out
+
+
+def casemix_display_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Expected risk without NK in the trial's case mix: rows = historical source, columns =
+    assumed ABO-incompatible share in the historical population."""
+    wide = table.pivot(index="historical", columns="historical_share", values="expected_risk")
+    rates = table.drop_duplicates("historical").set_index("historical")["historical_rate"]
+    out = pd.DataFrame({"historical rate (source)": [f"{fmt_percent(rates[h])} ({h})" for h in wide.index]})
+    for share in wide.columns:
+        out[f"share {fmt_percent(share, 0)}"] = [fmt_percent(v) for v in wide[share]]
+    return out
+
+
+def oc_display_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Operating characteristics: probability of declaring success for each prior and true risk."""
+    risks = [c for c in table.columns if isinstance(c, float)]
+    out = pd.DataFrame(
+        {
+            "prior": table["prior"],
+            "success if events ≤": [str(v) if v >= 0 else "never" for v in table["max_successful_events"]],
+        }
+    )
+    for risk in risks:
+        out[f"true risk {fmt_percent(risk)}"] = [f"{v:.3f}" for v in table[risk]]
+    return out
+
+
+# --- data dictionary (appendix) ---------------------------------------------------------
+
+
+def dictionary_frame(specs: tuple[ColumnSpec, ...]) -> pd.DataFrame:
+    """The column specifications as a table (one row per field) for the data dictionary."""
+    return pd.DataFrame(
+        {
+            "field": [Markup(f"`{s.name}`") for s in specs],
+            "required": ["yes" if s.required else "no" for s in specs],
+            "type": [s.type_label for s in specs],
+            "meaning": [s.description for s in specs],
+            "example": [Markup(f"`{s.example}`") if s.example else "(empty)" for s in specs],
+        }
+    )
+
+
+def sidecar_frame(keys: dict[str, str]) -> pd.DataFrame:
+    """Sidecar keys and their meaning as a table."""
+    return pd.DataFrame({"key": [Markup(f"`{k}`") for k in keys], "meaning": list(keys.values())})

@@ -1,0 +1,2 @@
+"""Tier build: the Sphinx extension, the pre-executor, fingerprints, the architecture, and
+builds of temporary copies."""

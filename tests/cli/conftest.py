@@ -1,0 +1,1 @@
+"""Tier cli: the nkreport command, its exit codes, messages and JSON output."""

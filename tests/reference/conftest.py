@@ -1,0 +1,1 @@
+"""Tier reference: results against published tables and values pinned from other software."""

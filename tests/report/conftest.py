@@ -1,0 +1,1 @@
+"""Tier report: tables, figures, glued values and the escaping of data strings."""

@@ -1,0 +1,37 @@
+"""Glued values: text for prose, JSON for the results file."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from nkreport.report import glue
+
+
+def test_glued_value_bundle_carries_value_and_text():
+    glued = glue.GluedValue("k", np.float64(0.25), "25.0 %")
+    bundle = glued._repr_mimebundle_()
+    assert bundle["text/plain"] == "25.0 %"
+    assert json.loads(bundle[glue.RESULT_MIME]) == {"key": "k", "value": 0.25, "text": "25.0 %"}
+    assert repr(glued) == "25.0 %"
+
+
+def test_plain_converts_numpy():
+    assert glue._plain({"a": np.int64(3), "b": (np.float32(0.5), np.nan)}) == {"a": 3, "b": [0.5, None]}
+
+
+def test_formatters():
+    assert glue.fmt_percent(6 / 19) == "31.6 %"
+    assert glue.fmt_interval(0.1, 0.2, digits=0) == "10 % to 20 %"
+
+
+def test_collect_reads_glue_files(tmp_path):
+    payload = json.dumps({"key": "x", "value": [1, 2], "text": "1 to 2"})
+    (tmp_path / "ch.glue.json").write_text(
+        json.dumps(
+            {"x": {"data": {glue.RESULT_MIME: payload, "text/plain": "1 to 2"}}, "fig": {"data": {"image/png": "..."}}}
+        )
+    )
+    collected = glue.collect({"book/ch": tmp_path / "ch.glue.json", "book/none": tmp_path / "missing.json"})
+    assert collected == {"x": {"value": [1, 2], "text": "1 to 2", "chapter": "book/ch"}}

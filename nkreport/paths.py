@@ -8,6 +8,7 @@ from the location of this package (an editable install inside the repository).
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -47,3 +48,22 @@ def data_dir() -> Path:
     """The data folder (``NKREPORT_DATA`` overrides ``<root>/data``)."""
     env = os.environ.get("NKREPORT_DATA")
     return Path(env) if env else project_root() / "data"
+
+
+def write_atomic(path: Path, content: str | bytes | Callable[[Path], None]) -> None:
+    """Write ``content`` (text, bytes, or a function that writes a given path) to ``path``
+    through a temporary file in the same folder, so that a reader sees the old file or the new
+    one, never a part; the temporary file is removed if writing fails."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        if isinstance(content, str):
+            partial.write_text(content, encoding="utf-8")
+        elif isinstance(content, bytes):
+            partial.write_bytes(content)
+        else:
+            content(partial)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)

@@ -18,6 +18,10 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special
 
+#: Shares of ABO-incompatible transplants assumed for the historical populations (the trial's
+#: own share is added as the last column).
+HISTORICAL_ABO_SHARES = (0.0, 0.1, 0.2)
+
 
 def stratum_risks(historical_rate: float, historical_share: float, odds_ratio: float) -> tuple[float, float]:
     """Risks (compatible, incompatible) consistent with the historical rate and share."""

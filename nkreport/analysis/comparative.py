@@ -24,9 +24,9 @@ parametrisations are non-centred, and every fit passes :func:`nkreport.analysis.
 
 from __future__ import annotations
 
-import pickle
+import json
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -37,7 +37,7 @@ from scipy.special import expit, logit
 
 from .. import SEED, data
 from . import fit_store
-from .mcmc import CROSSCHECK_TOLERANCE_MCSE, assert_converged
+from .mcmc import CROSSCHECK_TOLERANCE_MCSE, GateReport, Sampling, assert_converged
 
 if TYPE_CHECKING:
     import pymc as pm
@@ -55,15 +55,11 @@ PRIMARY_WINDOW_DAYS = 30
 #: here, with no divergences; 2000 draws per chain left one batch's tail ESS just under 1000,
 #: 2500 keep every setting of the batches the book and the tests sample above about 1250.
 #: 500 tuning steps adapt as well as 1000 for this model (same ESS, no divergences).
-DRAWS = 2500
-TUNE = 500
-CHAINS = 2
-TARGET_ACCEPT = 0.95
+#: The PyTensor backend is numba: it cuts the per-step cost several-fold (its compiled code is
+#: cached on disk, so only the first run pays the compilation).
+SAMPLING = Sampling(draws=2500, tune=500, chains=2, target_accept=0.95, compile_mode="NUMBA")
 #: Draws per chain of the normal-normal cross-check (its tail ESS needs more than the batch's).
 CROSSCHECK_DRAWS = 3000
-#: PyTensor backend for the sampler's log-density: numba cuts the per-step cost several-fold
-#: (its compiled code is cached on disk, so only the first run pays the compilation).
-COMPILE_MODE = "NUMBA"
 
 #: The free random variables (the gate checks these; deterministic scalings of an unused
 #: term are constant and have no R-hat).
@@ -96,10 +92,6 @@ class Evidence:
     @property
     def trial_ids(self) -> list[str]:
         return self.studies.loc[self.studies["kind"] == "trial", "study_id"].tolist()
-
-    @property
-    def baseline_ids(self) -> list[str]:
-        return self.studies.loc[self.studies["kind"] == "baseline", "study_id"].tolist()
 
 
 def comparative_study_ids(cohorts: pd.DataFrame, outcome: str = "bsi") -> list[str]:
@@ -183,6 +175,9 @@ class Setting:
     shift_scale: float = 0.0  # prior sd of a shift of the trial's baseline (0 = exchangeable)
     window_scale: float = 0.0  # half-normal scale of the log-odds increase for windows ≠ 30 days
     exclude_windows: str = "none"  # none | known_other (drop known windows ≠ 30) | all_other
+    #: The study this setting leaves out to show its influence (None: not a leave-one-out
+    #: setting). Kept out of repr and comparison, so the seeds and stored fits do not change.
+    left_out: str | None = field(default=None, repr=False, compare=False)
 
 
 def arm_sizes(evidence: Evidence, setting: Setting) -> np.ndarray:
@@ -299,7 +294,7 @@ class Fit:
 
     setting: Setting
     posterior: object  # xarray Dataset (chain, draw, ...)
-    gate: dict
+    gate: GateReport
     evidence: Evidence = field(repr=False)
 
     def draws(self, name: str, study: str | None = None) -> np.ndarray:
@@ -317,8 +312,8 @@ def sample(
     evidence: Evidence,
     settings: list[Setting],
     *,
-    draws: int = DRAWS,
-    tune: int = TUNE,
+    draws: int = SAMPLING.draws,
+    tune: int = SAMPLING.tune,
     seed: int | None = None,
 ) -> dict[str, Fit]:
     """Set the model's data to a batch of settings, sample once with NUTS, gate every setting."""
@@ -331,22 +326,12 @@ def sample(
     seed = seed if seed is not None else SEED + zlib.crc32("|".join(repr(s) for s in settings).encode()) % 100_000
     with model:
         pm.set_data(batch_data(evidence, settings), coords={"setting": labels})
-        idata = pm.sample(
-            draws=draws,
-            tune=tune,
-            chains=CHAINS,
-            cores=CHAINS,
-            target_accept=TARGET_ACCEPT,
-            random_seed=seed,
-            progressbar=False,
-            compute_convergence_checks=False,
-            compile_kwargs={"mode": COMPILE_MODE},
-        )
+        idata = pm.sample(random_seed=seed, **replace(SAMPLING, draws=draws, tune=tune).kwargs())
     fits = {}
     for label, setting in zip(labels, settings, strict=False):
         block = az.InferenceData(posterior=idata.posterior.sel(setting=label), sample_stats=idata.sample_stats)
         report = assert_converged(block, f"comparative[{label}]", var_names=FREE_VARS)
-        fits[label] = Fit(setting, block.posterior, report.as_dict(), evidence)
+        fits[label] = Fit(setting, block.posterior, report, evidence)
     return fits
 
 
@@ -365,14 +350,37 @@ def fit_settings(evidence: Evidence, settings: list[Setting], *, cache: bool = F
     if path is None:
         return sample(build_model(evidence, settings), evidence, settings, **kwargs)
     if path.exists():
-        stored = pickle.loads(path.read_bytes())
-        return {
-            label: Fit(setting, posterior, gate, evidence)
-            for (label, (posterior, gate)), setting in zip(stored.items(), settings, strict=False)
-        }
+        return _from_stored(fit_store.load(path), settings, evidence)
     fits = sample(build_model(evidence, settings), evidence, settings, **kwargs)
-    payload = pickle.dumps({label: (f.posterior, f.gate) for label, f in fits.items()})
-    fit_store.write_atomic(path, lambda target: target.write_bytes(payload))
+    fit_store.save(path, _to_stored(fits))
+    return fits
+
+
+#: Attribute of a stored batch's posterior that holds every setting's gate report (JSON).
+_GATES_ATTR = "nkreport_gate_reports"
+
+
+def _to_stored(fits: dict[str, Fit]):
+    """A batch of fits as one InferenceData: the posteriors along ``setting``, the gate reports
+    in the posterior's attributes."""
+    import arviz as az
+    import xarray as xr
+
+    labels = list(fits)
+    posterior = xr.concat([fits[label].posterior for label in labels], dim="setting")
+    posterior = posterior.assign_coords(setting=labels)
+    posterior.attrs[_GATES_ATTR] = json.dumps({label: fits[label].gate.as_dict() for label in labels})
+    return az.InferenceData(posterior=posterior)
+
+
+def _from_stored(idata, settings: list[Setting], evidence: Evidence) -> dict[str, Fit]:
+    posterior = idata.posterior
+    gates = json.loads(posterior.attrs[_GATES_ATTR])
+    fits = {}
+    for setting in settings:
+        block = posterior.sel(setting=setting.label)
+        block.attrs = {k: v for k, v in posterior.attrs.items() if k != _GATES_ATTR}
+        fits[setting.label] = Fit(setting, block, GateReport.from_dict(gates[setting.label]), evidence)
     return fits
 
 
@@ -391,7 +399,7 @@ def cache_key_parts(evidence: Evidence, settings: list[Setting], sample_kwargs: 
 
 
 def _cache_path(evidence: Evidence, settings: list[Setting], sample_kwargs: dict) -> Path | None:
-    return fit_store.store_path("comparative", cache_key_parts(evidence, settings, sample_kwargs), ".pkl")
+    return fit_store.store_path("comparative", cache_key_parts(evidence, settings, sample_kwargs), ".nc")
 
 
 def main_settings(evidence: Evidence) -> list[Setting]:
@@ -400,10 +408,13 @@ def main_settings(evidence: Evidence) -> list[Setting]:
     source (with the trial)."""
     settings = [
         Setting("with_trial"),
-        Setting("without_trial", include_trial=False),
+        Setting("without_trial", include_trial=False, left_out=evidence.trial_ids[0]),
         Setting("trial_without_borrowing", include_earlier_treated=False),
     ]
-    settings += [Setting(f"loo_{study_id}", exclude_studies=(study_id,)) for study_id in evidence.comparative_ids]
+    settings += [
+        Setting(f"loo_{study_id}", exclude_studies=(study_id,), left_out=study_id)
+        for study_id in evidence.comparative_ids
+    ]
     return settings
 
 
@@ -437,16 +448,6 @@ def effect_summary(result: Fit) -> dict[str, dict]:
     }
 
 
-def study_effects(result: Fit) -> pd.DataFrame:
-    """Posterior (shrunken) log-OR of each comparative study and of the trial."""
-    ev = result.evidence
-    rows = []
-    for study_id in ev.comparative_ids + ev.trial_ids:
-        s = summarise_log_or(result.draws("effect", study_id))
-        rows.append({"study_id": study_id, "study": ev.studies.set_index("study_id").loc[study_id, "study"], **s})
-    return pd.DataFrame(rows)
-
-
 def empirical_log_odds_ratios(evidence: Evidence) -> pd.DataFrame:
     """Each comparative study's observed log-OR and its variance (Woolf; +0.5 only if a cell is 0)."""
     rows = []
@@ -478,13 +479,9 @@ def leave_one_out(fits: dict[str, Fit]) -> pd.DataFrame:
     """Pooled and predictive log-OR with each data source left out in turn (the trial's row is
     the fit without the trial)."""
     rows = []
-    for label, result in fits.items():
-        ev = result.evidence
-        if label.startswith("loo_"):
-            study_id = label[4:]
-        elif label == "without_trial":
-            study_id = ev.trial_ids[0]
-        else:
+    for result in fits.values():
+        ev, study_id = result.evidence, result.setting.left_out
+        if study_id is None:
             continue
         s = effect_summary(result)
         rows.append(
@@ -548,7 +545,7 @@ def normal_normal_mcmc(
     effect_sd: float = EFFECT_PRIOR_SD,
     tau_scale: float = TAU_SCALE,
     draws: int = CROSSCHECK_DRAWS,
-    tune: int = TUNE,
+    tune: int = SAMPLING.tune,
     seed: int = SEED + 11,
 ) -> dict:
     """The same normal-normal model sampled with PyMC (non-centred); mean, P(d<0) and their MCSE."""
@@ -562,17 +559,7 @@ def normal_normal_mcmc(
         tau = pm.HalfNormal("tau", tau_scale)
         z = pm.Normal("z", 0.0, 1.0, shape=len(y))
         pm.Normal("y", pooled + tau * z, se, observed=y)
-        idata = pm.sample(
-            draws=draws,
-            tune=tune,
-            chains=CHAINS,
-            cores=CHAINS,
-            target_accept=TARGET_ACCEPT,
-            random_seed=seed,
-            progressbar=False,
-            compute_convergence_checks=False,
-            compile_kwargs={"mode": COMPILE_MODE},
-        )
+        idata = pm.sample(random_seed=seed, **replace(SAMPLING, draws=draws, tune=tune).kwargs())
     assert_converged(idata, "normal-normal cross-check")
     d = idata.posterior["pooled_log_or"].values
     below = (d < 0).astype(float)

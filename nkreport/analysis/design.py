@@ -12,7 +12,7 @@ The searches are exact (binomial probabilities, no simulation) over total sizes 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -53,9 +53,18 @@ class SimonDesign:
         return self.n1 - self.r1 - 1
 
 
-def single_stage_reject_probability(n: int, r: int, response_rate: float) -> float:
-    """P(responses > r) for n patients at a given response rate."""
-    return float(stats.binom.sf(r, n, response_rate))
+# --------------------------------------------------------------------------- the reconstruction (chapter 5)
+#: "About the planned size": designs whose maximum size is within this many patients of the plan.
+SIZE_TOLERANCE = 3
+#: Target BSI rates under NK cells that a design may have been powered for (5 % to 35 %).
+TARGET_BSI_RATES = np.round(np.arange(0.05, 0.36, 0.05), 2)
+#: One-sided type I error rates and powers of the designs searched.
+ALPHAS = (0.05, 0.10)
+POWERS = (0.80, 0.90)
+#: Beta prior of the BSI risk for the predictive probability of final success (uniform).
+PREDICTIVE_PRIOR = (1.0, 1.0)
+#: Largest maximum size searched.
+N_MAX = 60
 
 
 def single_stage_design(q0: float, q1: float, alpha: float, beta: float, n_max: int = 60) -> SingleStageDesign | None:
@@ -334,13 +343,6 @@ def predictive_curve(
             ],
         }
     )
-
-
-def design_record(design) -> dict:
-    """A design dataclass as a plain dict (with its failure thresholds)."""
-    record = asdict(design)
-    record["max_failures"] = design.max_failures
-    return record
 
 
 def stage1_status(failures: int, n_interim: int, n1: int, max_failures_stage1: int) -> str:

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
+
+from ..paths import write_atomic
 
 STORE_ENV = "NKREPORT_FIT_CACHE"
 
@@ -43,9 +45,15 @@ def store_path(kind: str, parts: Iterable[str], suffix: str) -> Path | None:
     return folder / f"{kind}-{digest.hexdigest()[:20]}{suffix}"
 
 
-def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
-    """Write through a temporary file in the same folder, so readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    write(partial)
-    os.replace(partial, path)
+def save(path: Path, idata) -> None:
+    """Store an ArviZ InferenceData as netCDF (the one format of every stored fit), atomically."""
+    write_atomic(path, idata.to_netcdf)
+
+
+def load(path: Path):
+    """A stored fit (netCDF written by :func:`save`), read fully into memory."""
+    import arviz as az
+
+    idata = az.from_netcdf(path)
+    idata.load()
+    return idata

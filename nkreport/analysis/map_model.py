@@ -26,7 +26,7 @@ using the same fit sample it once.
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -47,6 +47,7 @@ from .mcmc import (
     CROSSCHECK_TOLERANCE_MCSE,
     ConvergenceError,
     GateReport,
+    Sampling,
     assert_converged,
 )
 
@@ -63,9 +64,7 @@ TAU_SCALE = 1.0
 TAU_SCALES = (0.125, 0.25, 0.5, 1.0, 2.0)
 #: Sampling settings for every MAP fit, in one place. With two studies the posterior of tau has
 #: a funnel: target_accept 0.95 left a divergent transition for some seeds, 0.99 none.
-SAMPLING = dict(
-    draws=2500, tune=1000, chains=2, cores=2, target_accept=0.99, progressbar=False, compute_convergence_checks=False
-)
+SAMPLING = Sampling(draws=2500, tune=1000, chains=2, target_accept=0.99)
 #: Variables checked by the MCMC gate.
 GATED_VARS = ["mu", "tau", "theta", "theta_new"]
 
@@ -160,10 +159,6 @@ class QuadratureResult:
     @property
     def tau_mean(self) -> float:
         return float((self.weights.sum(axis=0) * self.tau).sum())
-
-    @property
-    def mu_mean(self) -> float:
-        return float((self.weights.sum(axis=1) * self.mu).sum())
 
 
 def map_quadrature(events, n, *, tau_scale: float = TAU_SCALE, mu_sd: float = MU_SD) -> QuadratureResult:
@@ -391,24 +386,23 @@ def fit_map(
 ) -> MapFit:
     """Sample the MAP model for ``studies`` (columns events, n), gate it and check it against
     quadrature. The same fit (data, scale, settings) is sampled once per process."""
-    settings = dict(SAMPLING, **(sampling or {}))
+    settings = replace(SAMPLING, **(sampling or {}))
     events = tuple(int(e) for e in studies["events"])
     n = tuple(int(k) for k in studies["n"])
-    key = (name, events, n, float(tau_scale), float(mu_sd), tuple(sorted(settings.items())))
+    key = (name, events, n, float(tau_scale), float(mu_sd), tuple(sorted(asdict(settings).items())))
     if key in _CACHE:
         return _CACHE[key]
     stored = _stored_fit_path(key)
     if stored is not None and stored.exists():
-        idata = az.from_netcdf(stored)
-        idata.load()
+        idata = fit_store.load(stored)
     else:
         import pymc as pm
 
         model = build_map_model(events, n, tau_scale=tau_scale, mu_sd=mu_sd)
         with model:
-            idata = pm.sample(random_seed=seed_for(name), **settings)
+            idata = pm.sample(random_seed=seed_for(name), **settings.kwargs())
         if stored is not None:
-            fit_store.write_atomic(stored, idata.to_netcdf)
+            fit_store.save(stored, idata)
     gate = assert_converged(idata, name, var_names=GATED_VARS)
     quadrature = map_quadrature(events, n, tau_scale=tau_scale, mu_sd=mu_sd)
     crosscheck = crosscheck_predictive(np.asarray(idata.posterior["theta_new"]), quadrature, model=name)
@@ -428,6 +422,8 @@ def tau_sensitivity(
     recompiled): the posterior mean of tau, the MAP prior's mean, median and 95 % interval and,
     if ``trial=(events, n)`` is given, the Box prior-predictive p-value of the trial's count and
     the posterior mean of the trial's risk under the (exact, non-robust) MAP prior."""
+    from .priors import box_p_from_pmf
+
     rows = []
     for scale in scales:
         quad = map_quadrature(studies["events"], studies["n"], tau_scale=scale, mu_sd=mu_sd)
@@ -442,7 +438,7 @@ def tau_sensitivity(
         if trial is not None:
             events, n = trial
             pmf = predictive_count_pmf(studies["events"], studies["n"], n, tau_scale=scale, mu_sd=mu_sd)
-            row["box_p"] = float(pmf[pmf <= pmf[events] * (1 + 1e-9)].sum())
+            row["box_p"] = box_p_from_pmf(pmf, events)
             row["posterior_mean"] = map_posterior_mean(
                 studies["events"], studies["n"], events, n, tau_scale=scale, mu_sd=mu_sd
             )

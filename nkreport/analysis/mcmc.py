@@ -14,6 +14,37 @@ RHAT_MAX = 1.01
 ESS_MIN = 1000
 
 
+@dataclass(frozen=True)
+class Sampling:
+    """How a model is sampled with PyMC's NUTS: one convention for every model.
+
+    ``cores`` equals ``chains``; PyMC's own convergence checks are off (the gate below checks
+    every fit), and so is the progress bar. ``compile_mode`` names a PyTensor backend
+    (None: PyMC's default).
+    """
+
+    draws: int
+    tune: int
+    chains: int
+    target_accept: float
+    compile_mode: str | None = None
+
+    def kwargs(self) -> dict:
+        """Keyword arguments for ``pm.sample``."""
+        out = dict(
+            draws=self.draws,
+            tune=self.tune,
+            chains=self.chains,
+            cores=self.chains,
+            target_accept=self.target_accept,
+            progressbar=False,
+            compute_convergence_checks=False,
+        )
+        if self.compile_mode is not None:
+            out["compile_kwargs"] = {"mode": self.compile_mode}
+        return out
+
+
 class ConvergenceError(RuntimeError):
     """An MCMC fit failed the gate."""
 
@@ -25,6 +56,16 @@ class GateReport:
     min_ess_bulk: float
     min_ess_tail: float
     divergences: int
+
+    @classmethod
+    def from_dict(cls, values: dict) -> GateReport:
+        return cls(
+            str(values["model"]),
+            float(values["max_rhat"]),
+            float(values["min_ess_bulk"]),
+            float(values["min_ess_tail"]),
+            int(values["divergences"]),
+        )
 
     def as_dict(self) -> dict:
         return {

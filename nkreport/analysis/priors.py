@@ -8,7 +8,7 @@ a mixture is ``sum_k w_k Beta(a_k, b_k)``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -19,12 +19,14 @@ from scipy import integrate, optimize, special, stats
 
 @dataclass(frozen=True)
 class BetaMixture:
-    """``sum_k weights[k] * Beta(a[k], b[k])``; ``labels`` name the components."""
+    """``sum_k weights[k] * Beta(a[k], b[k])``; ``labels`` name the components (for display) and
+    ``robust`` marks the components added by :func:`robustify` (for the informative weight)."""
 
     weights: tuple[float, ...]
     a: tuple[float, ...]
     b: tuple[float, ...]
     labels: tuple[str, ...] = field(default=())
+    robust: tuple[bool, ...] = field(default=())
 
     def __post_init__(self):
         w = np.asarray(self.weights, dtype=float)
@@ -41,11 +43,15 @@ class BetaMixture:
         object.__setattr__(self, "b", tuple(float(v) for v in b))
         labels = tuple(self.labels) if self.labels else tuple(f"component {k + 1}" for k in range(w.size))
         object.__setattr__(self, "labels", labels)
+        robust = tuple(bool(r) for r in self.robust) if self.robust else (False,) * w.size
+        if len(robust) != w.size:
+            raise ValueError("robust must flag every component")
+        object.__setattr__(self, "robust", robust)
 
     # -- construction
     @classmethod
-    def beta(cls, a: float, b: float, label: str = "beta") -> "BetaMixture":
-        return cls((1.0,), (a,), (b,), (label,))
+    def beta(cls, a: float, b: float, label: str = "beta", robust: bool = False) -> "BetaMixture":
+        return cls((1.0,), (a,), (b,), (label,), (robust,))
 
     @property
     def w_(self) -> np.ndarray:
@@ -124,7 +130,7 @@ class BetaMixture:
         with np.errstate(divide="ignore"):
             log_w = np.log(self.w_) + special.betaln(a_post, b_post) - special.betaln(self.a_, self.b_)
         weights = np.exp(log_w - special.logsumexp(log_w))
-        return BetaMixture(tuple(weights), tuple(a_post), tuple(b_post), self.labels)
+        return BetaMixture(tuple(weights), tuple(a_post), tuple(b_post), self.labels, self.robust)
 
     def describe(self, digits: int = 2) -> str:
         return " + ".join(
@@ -147,13 +153,14 @@ class BetaMixture:
 
 def mixture(*components: BetaMixture, weights) -> BetaMixture:
     """Combine mixtures with outer ``weights`` into one flat mixture."""
-    w, a, b, labels = [], [], [], []
-    for outer, comp in zip(weights, components, strict=False):
+    w, a, b, labels, robust = [], [], [], [], []
+    for outer, comp in zip(weights, components, strict=True):
         w += list(outer * comp.w_)
         a += list(comp.a)
         b += list(comp.b)
         labels += list(comp.labels)
-    return BetaMixture(tuple(w), tuple(a), tuple(b), tuple(labels))
+        robust += list(comp.robust)
+    return BetaMixture(tuple(w), tuple(a), tuple(b), tuple(labels), tuple(robust))
 
 
 # --------------------------------------------------------------------------- EM fit to samples
@@ -458,7 +465,12 @@ def ess_table(mixtures: dict[str, BetaMixture]) -> pd.DataFrame:
 # --------------------------------------------------------------------------- robustification and conflict
 
 #: The robust component: the uniform Beta(1, 1) (ESS 2, mean 1/2).
-ROBUST_COMPONENT = BetaMixture.beta(1.0, 1.0, "robust Beta(1, 1)")
+ROBUST_COMPONENT = BetaMixture.beta(1.0, 1.0, "robust Beta(1, 1)", robust=True)
+#: Prior weight of the robust component in the book's robust MAP priors (Schmidli et al. 2014
+#: use 0.1 to 0.5).
+ROBUST_WEIGHT = 0.2
+#: Robust weights over which the posterior weight of the informative part is traced.
+ROBUST_WEIGHT_GRID = np.linspace(0.0, 1.0, 51)
 
 
 def unit_information_beta(mean: float) -> BetaMixture:
@@ -467,9 +479,11 @@ def unit_information_beta(mean: float) -> BetaMixture:
 
 
 def robustify(informative: BetaMixture, weight: float, robust: BetaMixture = ROBUST_COMPONENT) -> BetaMixture:
-    """(1 - weight) · informative + weight · robust (Schmidli et al. 2014)."""
+    """(1 - weight) · informative + weight · robust (Schmidli et al. 2014); the components of
+    ``robust`` are flagged as robust whatever their labels."""
     if not 0 <= weight <= 1:
         raise ValueError("robust weight must lie in [0, 1]")
+    robust = replace(robust, robust=(True,) * robust.n_components)
     if weight == 0:
         return informative
     if weight == 1:
@@ -477,13 +491,9 @@ def robustify(informative: BetaMixture, weight: float, robust: BetaMixture = ROB
     return mixture(informative, robust, weights=(1 - weight, weight))
 
 
-def informative_weight(
-    mix: BetaMixture, robust_label_prefix: tuple[str, ...] = ("robust", "unit-information")
-) -> float:
-    """Total weight of the components that are not the robust one."""
-    return float(
-        sum(w for w, label in zip(mix.weights, mix.labels, strict=False) if not label.startswith(robust_label_prefix))
-    )
+def informative_weight(mix: BetaMixture) -> float:
+    """Total weight of the components not flagged robust."""
+    return float(sum(w for w, robust in zip(mix.weights, mix.robust, strict=True) if not robust))
 
 
 def posterior_informative_weight(
@@ -513,23 +523,34 @@ class BoxCheck:
     n: int
     box_p: float  # P(pmf(Y) <= pmf(y_obs)) under the prior predictive (Box 1980)
     upper_tail_p: float  # P(Y >= y_obs)
-    lower_tail_p: float  # P(Y <= y_obs)
+
+
+def box_p_from_pmf(pmf, events: int) -> float:
+    r"""Box's (1980) prior-predictive p-value of ``events`` from the predictive probabilities
+    ``pmf`` of 0, 1, ..., n events: :math:`p = \sum_{y:\, f(y) \le f(y_{obs})} f(y)`, the
+    probability of an outcome no more probable than the one observed (ties within a relative
+    1e-9 count as equally probable)."""
+    pmf = np.asarray(pmf, dtype=float)
+    return float(pmf[pmf <= pmf[events] * (1 + 1e-9)].sum())
 
 
 def box_p_value(prior: BetaMixture, events: int, n: int) -> BoxCheck:
-    """Prior-predictive check of ``events`` of ``n`` (Box 1980): the probability, under the
-    prior predictive, of an outcome no more probable than the one observed."""
-    outcomes = np.arange(n + 1)
-    pmf = prior.predictive_pmf(outcomes, n)
-    observed = pmf[events]
-    box = float(pmf[pmf <= observed * (1 + 1e-9)].sum())
-    return BoxCheck(int(events), int(n), box, float(pmf[events:].sum()), float(pmf[: events + 1].sum()))
+    """Prior-predictive check of ``events`` of ``n`` under a Beta-mixture prior (Box 1980)."""
+    pmf = prior.predictive_pmf(np.arange(n + 1), n)
+    return BoxCheck(int(events), int(n), box_p_from_pmf(pmf, events), float(pmf[events:].sum()))
 
 
 # --------------------------------------------------------------------------- power priors
 
 #: The initial prior of the power prior (before any historical data): uniform.
 POWER_INITIAL = (1.0, 1.0)
+#: The power prior's fixed weight of the earlier arms, and the grid of weights traced.
+FIXED_A0 = 0.5
+A0_GRID = np.linspace(0.0, 1.0, 41)
+#: Operating characteristics: success when P(risk < rate without NK) reaches this level ...
+OC_LEVEL = 0.95
+#: ... evaluated, besides 10 % and the untreated rate, at this true risk (well below the untreated arms' rate).
+OC_SCENARIO = 0.2
 
 
 def power_prior(historical_events, historical_n, a0: float, initial=POWER_INITIAL) -> BetaMixture:
@@ -579,9 +600,6 @@ class NormalizedPowerPrior:
 
     def a0_mean(self) -> float:
         return integrate.quad(lambda a0: a0 * self.a0_pdf(a0), 0, 1, epsabs=1e-12)[0]
-
-    def a0_quantile(self, prob: float) -> float:
-        return float(optimize.brentq(lambda q: integrate.quad(self.a0_pdf, 0, q, epsabs=1e-12)[0] - prob, 0, 1))
 
     def risk_mean(self) -> float:
         def conditional_mean(a0):

@@ -32,6 +32,7 @@ from sphinx.errors import ExtensionError
 from sphinx.util import logging
 
 from .. import __version__, paths
+from ..paths import write_atomic
 from ..report import glue as results
 from ..report.markup import DATA_TABLE_CLASS
 from . import preexecute, publish
@@ -47,7 +48,6 @@ from .fingerprints import (
     group_fingerprint,
     inject_fingerprint,
     validation_key,
-    write_atomic,
 )
 
 logger = logging.getLogger(__name__)

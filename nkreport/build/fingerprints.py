@@ -97,14 +97,6 @@ def group_fingerprint(root: Path, group: str) -> str:
     return digest.hexdigest()
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that a reader sees the old or the new file, never a part."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
-
-
 def chapter_dependencies(source: str) -> tuple[str, ...] | None:
     """The dependency groups a chapter's source declares; None if it has no code cells."""
     if not _CODE_CELL.search(source):

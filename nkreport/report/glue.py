@@ -95,11 +95,6 @@ def collect(glue_files: dict[str, Path]) -> dict[str, dict]:
     return results
 
 
-def load_results(path: str | Path) -> dict[str, dict]:
-    """Read a results JSON written by the build."""
-    return json.loads(Path(path).read_text(encoding="utf-8"))["results"]
-
-
 def read_glued(keys=None, folder: str | Path | None = None) -> dict[str, dict]:
     """Values glued by the chapters of this build so far, read from ``jupyter_execute/**/*.glue.json``.
 

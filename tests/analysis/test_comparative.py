@@ -15,7 +15,7 @@ from statsmodels.stats.meta_analysis import combine_effects
 from nkreport import data, paths
 from nkreport.analysis import comparative
 from nkreport.analysis.comparative import Setting
-from nkreport.analysis.mcmc import ConvergenceError
+from nkreport.analysis.mcmc import ConvergenceError, GateReport
 from nkreport.report import glue
 
 
@@ -144,7 +144,7 @@ def main_fits(evidence):
 @pytest.mark.slow
 def test_main_fits_pass_the_gate_and_agree_with_the_normal_approximation(main_fits, evidence):
     for fit in main_fits.values():
-        assert fit.gate["divergences"] == 0 and fit.gate["min_ess_bulk"] >= 1000
+        assert fit.gate.divergences == 0 and fit.gate.min_ess_bulk >= 1000
     empirical = comparative.empirical_log_odds_ratios(evidence)
     approx = comparative.normal_normal_quadrature(empirical["log_or"], empirical["variance"])
     without = main_fits["without_trial"].draws("pooled_log_or")
@@ -237,7 +237,7 @@ def test_fit_cache_reuses_only_an_identical_batch(evidence, tmp_path, monkeypatc
             s.label: comparative.Fit(
                 s,
                 xr.Dataset({"pooled_log_or": (("chain", "draw"), np.full((2, 3), len(calls)))}),
-                {"model": s.label},
+                GateReport(s.label, 1.0, 2000.0, 2000.0, 0),
                 ev,
             )
             for s in settings
@@ -249,7 +249,7 @@ def test_fit_cache_reuses_only_an_identical_batch(evidence, tmp_path, monkeypatc
     again = comparative.fit_settings(evidence, batch, cache=True)
     assert len(calls) == 1
     assert np.array_equal(again["b"].draws("pooled_log_or"), first["b"].draws("pooled_log_or"))
-    assert again["b"].setting == batch[1] and again["a"].gate == {"model": "a"}
+    assert again["b"].setting == batch[1] and again["a"].gate == GateReport("a", 1.0, 2000.0, 2000.0, 0)
     comparative.fit_settings(evidence, [Setting("a"), Setting("b", tau_scale=0.9)], cache=True)
     comparative.fit_settings(evidence, batch, cache=True, draws=10)
     assert len(calls) == 3

@@ -303,3 +303,19 @@ def test_operating_characteristics_against_simulation_and_closed_form():
     # borrowing from an optimistic prior raises both power and type I error
     assert table.loc[1, 0.34] >= table.loc[0, 0.34]
     assert table.loc[1, 0.1] >= table.loc[0, 0.1]
+
+
+def test_informative_weight_follows_the_robust_flag_not_the_label():
+    informative = BetaMixture.beta(3.0, 20.0, "robust-looking label")
+    odd_robust = BetaMixture.beta(2.0, 2.0, "any label")
+    mix = priors.robustify(informative, 0.3, odd_robust)
+    assert mix.robust == (False, True) and mix.labels == ("robust-looking label", "any label")
+    assert priors.informative_weight(mix) == pytest.approx(0.7)
+    posterior = mix.posterior(6, 19)
+    assert posterior.robust == mix.robust
+    # the closed form: the posterior weight of the informative part is its share of the evidence
+    evidence = [
+        w * priors.BetaMixture.beta(a, b).predictive_pmf(np.array([6]), 19)[0]
+        for w, a, b in zip(mix.weights, mix.a, mix.b, strict=True)
+    ]
+    assert priors.informative_weight(posterior) == pytest.approx(evidence[0] / sum(evidence))

@@ -40,7 +40,7 @@ def test_one_model_serves_every_setting(sweep):
     assert builds == 1
     assert list(fits) == [s.label for s in sensitivity.book_settings(comparative.build_evidence())]
     assert set(table.index) <= set(fits) and table.loc["with_trial", "key"] == "main"
-    assert all(f.gate["divergences"] == 0 for f in fits.values())
+    assert all(f.gate.divergences == 0 for f in fits.values())
 
 
 @pytest.mark.slow

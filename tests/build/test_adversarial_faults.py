@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from nkreport import paths  # noqa: E402
 from nkreport.build import fingerprints as hooks  # noqa: E402
 
 from buildcopy import FIXTURE_CSV, FIXTURE_SIDECAR, build, copy_repository, executed  # noqa: E402
@@ -153,7 +154,8 @@ def test_records_are_replaced_whole(tmp_path, monkeypatch):
     def fail(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(hooks.os, "replace", fail)
+    monkeypatch.setattr(paths.os, "replace", fail)
     with pytest.raises(OSError):
-        hooks.write_atomic(target, "new")
+        paths.write_atomic(target, "new")
     assert target.read_text(encoding="utf-8") == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["record.json"]  # no temporary file left

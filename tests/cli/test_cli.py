@@ -229,3 +229,16 @@ def test_console_script():
     assert done.returncode == 0 and json.loads(done.stdout)["ok"]
     done = subprocess.run(command + ["new"], capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 2
+
+
+def test_status_does_not_load_sphinx(tmp_path):
+    """The fingerprints are Sphinx-free: `nkreport status` never imports Sphinx."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from nkreport import cli; cli.main(['status', '--json']); "
+        "print('SPHINX' if any(m == 'sphinx' or m.startswith('sphinx.') for m in sys.modules) else 'NO-SPHINX')"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert done.stdout.strip().endswith("NO-SPHINX"), done.stdout + done.stderr

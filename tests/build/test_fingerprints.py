@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 
-from nkreport.build import extension as ext
+from nkreport.build import fingerprints as ext
 
 CHAPTER = """---
 kernelspec:

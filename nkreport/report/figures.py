@@ -465,3 +465,46 @@ def plot_cumulative_incidence(fitter, title: str, window_days: int | None = None
     ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
+
+
+def bias_tipping_figure(grid: pd.DataFrame, levels=(0.95, 0.8, 0.5)):
+    """Probability of benefit over the mean and SD of a bias shared by the earlier comparisons
+    (output of :func:`nkreport.analysis.bias.tipping_grid`): pooled effect and a new centre,
+    with a labelled line where the probability equals each of ``levels``."""
+    means = np.sort(grid["bias_mean"].unique())
+    sds = np.sort(grid["bias_sd"].unique())
+    fig, axes = plt.subplots(1, 2, figsize=(7.0, 3.5), sharey=True)
+    titles = {"p_pooled_below_0": "pooled effect", "p_new_below_0": "a new centre"}
+    styles = ["solid", "dashed", "dotted"]
+    for ax, (column, title) in zip(axes, titles.items(), strict=True):
+        values = grid.pivot(index="bias_sd", columns="bias_mean", values=column).loc[sds, means].to_numpy()
+        shade = ax.contourf(means, sds, values, levels=np.linspace(0, 1, 11), cmap="Blues", vmin=0, vmax=1.2)
+        ordered = sorted(levels, reverse=True)
+        lines = ax.contour(
+            means,
+            sds,
+            values,
+            levels=sorted(levels),
+            colors="black",
+            linestyles=[styles[ordered.index(v) % 3] for v in sorted(levels)],
+            linewidths=1.3,
+        )
+        # one label per line, half-way along the part of the SD axis where the line is drawn
+        spots = []
+        for level in sorted(levels):
+            rows = [k for k in range(len(sds)) if values[k].min() <= level <= values[k].max()]
+            if rows:
+                k = rows[len(rows) // 2]
+                spots.append((float(np.interp(level, values[k], means)), float(sds[k])))
+        ax.clabel(lines, fmt=lambda v: f"{v:g}", fontsize=9, manual=spots)
+        ax.axvline(0.0, color="#c0392b", lw=1)
+        ticks = [0.2, 0.3, 0.5, 0.7, 1.0, 1.5]
+        ax.set_xticks(np.log(ticks), [f"{t:g}" for t in ticks], fontsize=9)
+        ax.tick_params(axis="y", labelsize=9)
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel("bias as an odds-ratio factor\n(< 1: the studies overstate the benefit)", fontsize=9)
+    axes[0].set_ylabel("SD of the bias (log odds ratio)", fontsize=9)
+    bar = fig.colorbar(shade, ax=axes, fraction=0.04, pad=0.02)
+    bar.set_label("probability of benefit, P(OR < 1)", fontsize=9)
+    bar.ax.tick_params(labelsize=9)
+    return fig

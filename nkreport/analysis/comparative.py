@@ -593,6 +593,20 @@ def cross_check(evidence: Evidence, *, tolerance_mcse: float = CROSSCHECK_TOLERA
     }
 
 
+def predictive_tail_probability(result: Fit, events: int, n: int) -> dict:
+    r"""How surprising ``events`` of ``n`` NK-treated patients would be in a new centre: the
+    posterior-predictive probability :math:`P(Y \ge y)` with
+    :math:`Y \sim \mathrm{Binomial}(n, \mathrm{expit}(b_{new} + d_{new}))`, averaged over the
+    draws of the new centre's baseline log-odds :math:`b_{new}` (at the primary window) and
+    log odds ratio :math:`d_{new}`; with its Monte Carlo standard error (ArviZ)."""
+    import arviz as az
+
+    risk = expit(np.asarray(result.posterior["new_baseline"]) + np.asarray(result.posterior["new_effect"]))
+    tail = stats.binom.sf(events - 1, n, risk)
+    mcse = float(az.mcse(az.convert_to_dataset({"tail": tail}))["tail"])
+    return {"p_at_least": float(tail.mean()), "mcse": mcse}
+
+
 def predictive_draws(result: Fit) -> tuple[np.ndarray, np.ndarray]:
     """Posterior-predictive control risk and NK log-OR of a new study (for trial design)."""
     return expit(result.draws("new_baseline")), result.draws("new_effect")

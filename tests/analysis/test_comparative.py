@@ -255,3 +255,28 @@ def test_fit_cache_reuses_only_an_identical_batch(evidence, tmp_path, monkeypatc
     assert len(calls) == 3
     comparative.fit_settings(evidence, batch)  # no cache: always samples
     assert len(calls) == 4
+
+
+def _fit_with(baseline, effect):
+    import xarray as xr
+
+    dims = ("chain", "draw")
+    posterior = xr.Dataset({"new_baseline": (dims, baseline), "new_effect": (dims, effect)})
+    return comparative.Fit(Setting("x"), posterior, GateReport("x", 1.0, 2000.0, 2000.0, 0), None)
+
+
+def test_predictive_tail_probability_closed_forms():
+    from scipy.special import logit
+
+    # every draw the same: the binomial tail itself
+    fit = _fit_with(np.full((2, 50), logit(0.2)), np.zeros((2, 50)))
+    assert comparative.predictive_tail_probability(fit, 6, 19)["p_at_least"] == pytest.approx(
+        stats.binom.sf(5, 19, 0.2), abs=1e-12
+    )
+    # risks drawn from a Beta: the beta-binomial tail, within Monte Carlo error
+    rng = np.random.default_rng(1)
+    risk = rng.beta(3.0, 9.0, size=(2, 20000))
+    fit = _fit_with(logit(risk) - 0.3, np.full((2, 20000), 0.3))
+    result = comparative.predictive_tail_probability(fit, 6, 19)
+    exact = stats.betabinom.sf(5, 19, 3.0, 9.0)
+    assert abs(result["p_at_least"] - exact) < 4 * result["mcse"] and result["mcse"] < 0.005

@@ -25,7 +25,6 @@ using the same fit sample it once.
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 from pathlib import Path
@@ -39,7 +38,7 @@ from scipy import special as _special
 from scipy import stats
 from scipy import stats as _stats
 
-from .. import SEED
+from .. import seed_for
 from . import fit_store
 from .mcmc import (
     CROSSCHECK_GRID_ALLOWANCE,
@@ -270,11 +269,6 @@ def crosscheck_predictive(
 def tau_prior_probability_above(value: float, tau_scale: float = TAU_SCALE) -> float:
     """Prior probability that tau exceeds ``value`` under HalfNormal(tau_scale)."""
     return float(stats.halfnorm.sf(value, scale=tau_scale))
-
-
-def seed_for(name: str) -> int:
-    """A seed derived from :data:`nkreport.SEED` and a model's name (stable across runs)."""
-    return (SEED + zlib.crc32(name.encode())) % (2**31 - 1)
 
 
 def earlier_studies(cohorts: pd.DataFrame, outcome: str, role: str = "earlier_treated") -> pd.DataFrame:

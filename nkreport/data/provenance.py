@@ -95,7 +95,8 @@ def seeds() -> pd.DataFrame:
             {
                 "seed": "nkreport.SEED",
                 "value": SEED,
-                "use": "every stochastic computation derives its random_seed from it",
+                "use": "every MCMC fit and predictive draw takes nkreport.seed_for(its name), derived from it; "
+                "the SIMULATED example and lifelines take it as is",
             }
         ],
         columns=["seed", "value", "use"],

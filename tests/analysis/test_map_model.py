@@ -6,7 +6,7 @@ import pymc as pm
 import pytensor
 import pytest
 
-from nkreport import SEED, data
+from nkreport import SEED, data, seed_for
 from nkreport.analysis import map_model
 
 
@@ -42,9 +42,9 @@ def test_tau_scale_is_data_and_can_be_reset_without_rebuilding():
 
 
 def test_seeds_are_derived_and_stable():
-    assert map_model.seed_for("map_bsi") == map_model.seed_for("map_bsi")
-    assert map_model.seed_for("map_bsi") != map_model.seed_for("map_rejection")
-    assert map_model.seed_for("x") != SEED
+    assert seed_for("map_bsi") == seed_for("map_bsi")
+    assert seed_for("map_bsi") != seed_for("map_rejection")
+    assert seed_for("x") != SEED
 
 
 @pytest.mark.slow
@@ -57,7 +57,7 @@ def test_two_runs_give_identical_draws():
                 tune=100,
                 chains=2,
                 cores=2,
-                random_seed=map_model.seed_for("repro"),
+                random_seed=seed_for("repro"),
                 progressbar=False,
                 compute_convergence_checks=False,
             )

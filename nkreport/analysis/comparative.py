@@ -603,7 +603,7 @@ def predictive_tail_probability(result: Fit, events: int, n: int) -> dict:
 
     risk = expit(np.asarray(result.posterior["new_baseline"]) + np.asarray(result.posterior["new_effect"]))
     tail = stats.binom.sf(events - 1, n, risk)
-    mcse = float(az.mcse(az.convert_to_dataset({"tail": tail}))["tail"])
+    mcse = float(az.mcse(az.convert_to_dataset({"tail": tail}))["tail"]) if np.ptp(tail) > 0 else 0.0
     return {"p_at_least": float(tail.mean()), "mcse": mcse}
 
 

@@ -466,6 +466,7 @@ def empirical_log_odds_ratios(evidence: Evidence) -> pd.DataFrame:
                 "study": study,
                 "treated": f"{a}/{n1}",
                 "untreated": f"{c}/{n0}",
+                "table": (int(a), int(n1), int(c), int(n0)),
                 "log_or": float(log_or),
                 "variance": variance,
                 "se": float(np.sqrt(variance)),

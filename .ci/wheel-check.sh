@@ -6,7 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-python -m pip wheel --quiet --no-deps --no-build-isolation --wheel-dir "$work/wheel" .
+# built from a copy, so setuptools' build/ folder never lands in the checkout
+mkdir "$work/src"
+cp -r pyproject.toml README.md LICENSE nkreport "$work/src/"
+find "$work/src" -name __pycache__ -prune -exec rm -rf {} +
+python -m pip wheel --quiet --no-deps --no-build-isolation --wheel-dir "$work/wheel" "$work/src"
 python -m venv --system-site-packages "$work/venv"
 "$work/venv/bin/python" -m pip install --quiet --no-deps --force-reinstall "$work"/wheel/nkreport-*.whl
 expected=$(find nkreport -name "*.py" | wc -l)

@@ -13,7 +13,7 @@ import pandas as pd
 from .. import paths
 from .fields import check_fields, check_title
 from .problems import DataValidationError, Problem, display_path
-from .readers import bibtex_keys, read_json_strict, read_text_table, stray_problem, visible_files
+from .readers import bibtex_keys, read_sidecar, read_text_table, stray_problem, visible_files
 from .schema import (
     BASELINE_COLUMNS,
     COHORT_COLUMNS,
@@ -76,32 +76,7 @@ def _check_cohort_rows(frame: pd.DataFrame, name: str) -> list[Problem]:
 def _check_sidecar(csv_path: Path, frame: pd.DataFrame, header: list[str], bib_keys: set[str] | None) -> list[Problem]:
     side = csv_path.with_suffix(".json")
     name = display_path(side)
-    if not side.exists() and not side.is_symlink():
-        return [
-            Problem(
-                display_path(csv_path),
-                None,
-                None,
-                f"has no sidecar {side.name}",
-                "create it (`nkreport new` writes one) with keys: " + ", ".join(SIDECAR_KEYS),
-            )
-        ]
-    meta, problems = read_json_strict(side)
-    if problems:
-        return problems
-    if not isinstance(meta, dict):
-        return [
-            Problem(name, None, None, "is not a JSON object", "write an object with keys: " + ", ".join(SIDECAR_KEYS))
-        ]
-    problems = []
-    for key in SIDECAR_KEYS:
-        if key not in meta:
-            problems.append(Problem(name, None, key, "key is missing", SIDECAR_KEYS[key]))
-    for key in meta:
-        if key not in SIDECAR_KEYS:
-            problems.append(
-                Problem(name, None, key, "is not a known sidecar key", "use only: " + ", ".join(SIDECAR_KEYS))
-            )
+    meta, problems = read_sidecar(csv_path, SIDECAR_KEYS, "create it (`nkreport new` writes one)")
     if problems:
         return problems
     if meta["columns"] != header:

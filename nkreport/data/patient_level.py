@@ -26,7 +26,7 @@ import pandera.pandas as pa
 from .. import SEED, paths
 from .fields import CONTROL_CHARACTERS, check_title
 from .problems import DataValidationError, Problem, display_path
-from .readers import read_json_strict, read_text_table
+from .readers import read_sidecar, read_text_table
 from .schema import (
     ID_PATTERN,
     IPD_COLUMNS,
@@ -181,43 +181,10 @@ def read_ipd_sidecar(path: Path, cohort_ids: set[str] | None = None) -> dict:
     path = Path(path)
     side = path.with_suffix(".json")
     name = display_path(side)
-    if not side.exists() and not side.is_symlink():
-        raise DataValidationError(
-            [
-                Problem(
-                    display_path(path),
-                    None,
-                    None,
-                    f"has no sidecar {side.name}",
-                    "create it with keys: " + ", ".join(IPD_SIDECAR_KEYS),
-                )
-            ]
-        )
-    meta, problems = read_json_strict(side)
+    meta, problems = read_sidecar(path, IPD_SIDECAR_KEYS)
     if problems:
         raise DataValidationError(problems)
-    if not isinstance(meta, dict):
-        raise DataValidationError(
-            [
-                Problem(
-                    name,
-                    None,
-                    None,
-                    "is not a JSON object",
-                    "write an object with keys: " + ", ".join(IPD_SIDECAR_KEYS),
-                )
-            ]
-        )
-    problems = [
-        Problem(name, None, key, "key is missing", text) for key, text in IPD_SIDECAR_KEYS.items() if key not in meta
-    ]
-    problems += [
-        Problem(name, None, key, "is not a known sidecar key", "use only: " + ", ".join(IPD_SIDECAR_KEYS))
-        for key in meta
-        if key not in IPD_SIDECAR_KEYS
-    ]
-    if problems:
-        raise DataValidationError(problems)
+    problems = []
     named_simulated = path.name.upper().startswith("SIMULATED")
     if not isinstance(meta["simulated"], bool):
         problems.append(

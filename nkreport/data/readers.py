@@ -373,3 +373,35 @@ def bibtex_keys(bib_path: Path | None = None) -> set[str] | None:
     if not bib_path.is_file():
         return None
     return parse_bibtex_keys(bib_path.read_text(encoding="utf-8", errors="replace"))
+
+
+def read_sidecar(
+    table_path: Path, keys: dict[str, str], create_hint: str = "create it"
+) -> tuple[dict | None, list[Problem]]:
+    """The JSON sidecar beside ``table_path``, read strictly and checked to hold exactly ``keys``
+    (key -> meaning, the fix for a missing key): one reading and one wording for every sidecar."""
+    side = table_path.with_suffix(".json")
+    name = display_path(side)
+    listing = ", ".join(keys)
+    if not side.exists() and not side.is_symlink():
+        return None, [
+            Problem(
+                display_path(table_path),
+                None,
+                None,
+                f"has no sidecar {side.name}",
+                f"{create_hint} with keys: {listing}",
+            )
+        ]
+    meta, problems = read_json_strict(side)
+    if problems:
+        return None, problems
+    if not isinstance(meta, dict):
+        return None, [Problem(name, None, None, "is not a JSON object", f"write an object with keys: {listing}")]
+    problems = [Problem(name, None, key, "key is missing", meaning) for key, meaning in keys.items() if key not in meta]
+    problems += [
+        Problem(name, None, key, "is not a known sidecar key", f"use only: {listing}")
+        for key in meta
+        if key not in keys
+    ]
+    return (None if problems else meta), problems

@@ -2,7 +2,7 @@
 
 A copy of the repository gets one extra cohort file whose study labels and locations are
 markup in MyST, Jinja, HTML, LaTeX and mathtext (a TEST FIXTURE, not data), and is built with a
-reduced table of contents (the trial, the evidence, the data appendices). The built site must
+reduced table of contents of the build tests (the trial, the evidence, the appendices). The built site must
 show every payload as the characters typed: no script runs in Chromium, no link has a
 ``javascript:`` target, no file from outside the project is copied into ``_build`` or appears
 in a page, no shell command ran; and, where TeX is installed, the PDF prints the payloads as
@@ -23,23 +23,9 @@ pytestmark = pytest.mark.book
 
 from nkreport import paths  # noqa: E402
 
-from buildcopy import build  # noqa: E402
+from buildcopy import build, copy_repository  # noqa: E402
 
 ROOT = paths.project_root()
-TOC = """format: jb-book
-root: book/index
-parts:
-  - caption: What the trial showed
-    numbered: true
-    chapters:
-      - file: book/01_trial
-      - file: book/02_evidence
-  - caption: Appendices
-    chapters:
-      - file: book/appendix_data_dictionary
-      - file: book/status
-      - file: book/bibliography
-"""
 HEADER = (
     "cohort_id,study_id,study,arm,role,outcome,events,n,window_days,printed_percent,design,use,"
     "source,location,verified,note"
@@ -62,12 +48,7 @@ def payloads(outside: Path, canary: Path) -> list[tuple[str, str]]:
 
 
 def hostile_project(tmp_path: Path) -> tuple[Path, Path, Path, list[tuple[str, str]]]:
-    ignore = shutil.ignore_patterns(
-        "_build", ".git", ".hypothesis", "__pycache__", "*.egg-info", ".pytest_cache", "_work", ".ipynb_checkpoints"
-    )
-    project = tmp_path / "repo"
-    shutil.copytree(ROOT, project, ignore=ignore)
-    (project / "toc.yml").write_text(TOC, encoding="utf-8")
+    project = copy_repository(tmp_path / "repo")  # reduced toc; the bibliography has test_fixture
     outside = tmp_path / "outside"
     outside.mkdir()
     (outside / "secret.txt").write_text("NKREPORT-OUTSIDE-SECRET-7f3a\n", encoding="utf-8")
@@ -112,11 +93,6 @@ def hostile_project(tmp_path: Path) -> tuple[Path, Path, Path, list[tuple[str, s
         "cohort_ids": ids,
     }
     (project / "data" / "cohorts" / "hostile.json").write_text(json.dumps(sidecar), encoding="utf-8")
-    with (project / "book" / "references.bib").open("a", encoding="utf-8") as bib:
-        bib.write(
-            "\n@misc{test_fixture,\n  title = {Test fixture of the adversarial build (not a study)},\n  year = "
-            "{2026}\n}\n"
-        )
     return project, outside, canary, pairs
 
 

@@ -7,7 +7,12 @@ Every study contributes arms (events of n) to one hierarchical logistic model:
   outcome windows other than 30 days), exchangeable across studies;
 * each study has its own NK effect on the log-odds scale (the log odds ratio),
   ``effect_s = d + tau * u_s``; ``d`` is the pooled log-OR and ``tau`` the heterogeneity;
-* an untreated arm has ``logit p = baseline_s``, an NK arm ``logit p = baseline_s + effect_s``.
+* an untreated arm has ``logit p = baseline_s``, an NK arm ``logit p = baseline_s + effect_s``;
+* optionally, the earlier comparisons are observational and may be biased: their NK arms have
+  ``logit p = baseline_s + effect_s + beta`` with one bias ``beta ~ N(bias_mean, bias_sd^2)``
+  shared by all of them (Turner et al. 2009; Welton et al. 2009), so ``effect_s`` and ``d``
+  are the effects free of that bias. The trial's effect carries no such term (it has no
+  untreated arm; its own weak point is the baseline, relaxed by the shift).
 
 The earlier comparative studies (a study with both an ``earlier_treated`` and an
 ``earlier_untreated`` arm for the outcome) are found from the data, so a new cohort file flows
@@ -51,12 +56,14 @@ TAU_SCALE = 0.5
 PRIMARY_WINDOW_DAYS = 30
 
 #: Sampling settings (2 chains on 2 cores). target_accept 0.95 gave more ESS per draw than 0.98
-#: here, with no divergences; 2000 draws per chain left one batch's tail ESS just under 1000,
-#: 2500 keep every setting of the batches the book and the tests sample above about 1250.
+#: for the face-value settings, but with the bias and directional-shift settings in the batch
+#: (a bias prior of SD 0.7 leaves the pooled effect and the bias weakly separated) it let 1-2
+#: divergent transitions through; 0.98 has none, at about 1.5 times the sampling time.
+#: 2500 draws per chain keep every setting's bulk and tail ESS above about 1250.
 #: 500 tuning steps adapt as well as 1000 for this model (same ESS, no divergences).
 #: The PyTensor backend is numba: it cuts the per-step cost several-fold (its compiled code is
 #: cached on disk, so only the first run pays the compilation).
-SAMPLING = Sampling(draws=2500, tune=500, chains=2, target_accept=0.95, compile_mode="NUMBA")
+SAMPLING = Sampling(draws=2500, tune=500, chains=2, target_accept=0.98, compile_mode="NUMBA")
 #: Draws per chain of the normal-normal cross-check (its tail ESS needs more than the batch's).
 CROSSCHECK_DRAWS = 3000
 
@@ -73,6 +80,7 @@ FREE_VARS = [
     "window_raw",
     "new_effect_z",
     "new_baseline_z",
+    "bias_z",
 ]
 
 
@@ -172,8 +180,13 @@ class Setting:
     exclude_studies: tuple[str, ...] = ()
     tau_scale: float = TAU_SCALE
     shift_scale: float = 0.0  # prior sd of a shift of the trial's baseline (0 = exchangeable)
+    shift_mean: float = 0.0  # prior mean of that shift (a directional departure; log-odds)
     window_scale: float = 0.0  # half-normal scale of the log-odds increase for windows ≠ 30 days
     exclude_windows: str = "none"  # none | known_other (drop known windows ≠ 30) | all_other
+    #: Additive bias shared by the earlier (observational) comparisons' log odds ratios,
+    #: beta ~ N(bias_mean, bias_sd^2); 0, 0 takes them at face value.
+    bias_mean: float = 0.0
+    bias_sd: float = 0.0
     #: The study this setting leaves out to show its influence (None: not a leave-one-out
     #: setting). Kept out of repr and comparison, so the seeds and stored fits do not change.
     left_out: str | None = field(default=None, repr=False, compare=False)
@@ -211,6 +224,9 @@ def setting_data(evidence: Evidence, setting: Setting) -> dict:
         "tau_scale": float(setting.tau_scale),
         "shift_scale": float(setting.shift_scale),
         "window_scale": float(setting.window_scale),
+        "shift_mean": float(setting.shift_mean),
+        "bias_mean": float(setting.bias_mean),
+        "bias_sd": float(setting.bias_sd),
     }
 
 
@@ -236,6 +252,7 @@ def build_model(evidence: Evidence, settings: list[Setting] | None = None) -> pm
     values = batch_data(evidence, settings)
     studies, arms = evidence.studies, evidence.arms
     is_trial = (studies["kind"] == "trial").to_numpy(dtype=float)
+    is_observational = (studies["kind"] == "comparative").to_numpy(dtype=float)
     long_window = studies["long_window"].to_numpy(dtype=float)
     coords = {
         "setting": [s.label for s in settings],
@@ -248,6 +265,9 @@ def build_model(evidence: Evidence, settings: list[Setting] | None = None) -> pm
         tau_scale = pm.Data("tau_scale", values["tau_scale"], dims="setting")
         shift_scale = pm.Data("shift_scale", values["shift_scale"], dims="setting")
         window_scale = pm.Data("window_scale", values["window_scale"], dims="setting")
+        shift_mean = pm.Data("shift_mean", values["shift_mean"], dims="setting")
+        bias_mean = pm.Data("bias_mean", values["bias_mean"], dims="setting")
+        bias_sd = pm.Data("bias_sd", values["bias_sd"], dims="setting")
 
         baseline_mean = pm.Normal("baseline_mean", BASELINE_PRIOR_MEAN, BASELINE_PRIOR_SD, dims="setting")
         baseline_sd = pm.HalfNormal("baseline_sd", BASELINE_SD_SCALE, dims="setting")
@@ -258,7 +278,9 @@ def build_model(evidence: Evidence, settings: list[Setting] | None = None) -> pm
         effect_z = pm.Normal("effect_z", 0.0, 1.0, dims=("setting", "study"))
         shift_z = pm.Normal("shift_z", 0.0, 1.0, dims="setting")
         window_raw = pm.HalfNormal("window_raw", 1.0, dims="setting")
-        shift = pm.Deterministic("trial_baseline_shift", shift_scale * shift_z, dims="setting")
+        bias_z = pm.Normal("bias_z", 0.0, 1.0, dims="setting")
+        shift = pm.Deterministic("trial_baseline_shift", shift_mean + shift_scale * shift_z, dims="setting")
+        bias = pm.Deterministic("bias", bias_mean + bias_sd * bias_z, dims="setting")
         window_effect = pm.Deterministic("window_effect", window_scale * window_raw, dims="setting")
 
         baseline = pm.Deterministic(
@@ -272,10 +294,12 @@ def build_model(evidence: Evidence, settings: list[Setting] | None = None) -> pm
         effect = pm.Deterministic("effect", pooled[:, None] + tau[:, None] * effect_z, dims=("setting", "study"))
         study_index = arms["study_index"].to_numpy()
         treated = arms["treated"].to_numpy(dtype=float)
+        # what an observational comparison sees: the true effect plus the shared bias
+        observed_effect = effect + bias[:, None] * is_observational[None, :]
         pm.Binomial(
             "events",
             n=arm_n,
-            logit_p=baseline[:, study_index] + treated[None, :] * effect[:, study_index],
+            logit_p=baseline[:, study_index] + treated[None, :] * observed_effect[:, study_index],
             observed=arm_events,
             dims=("setting", "arm"),
         )
@@ -624,9 +648,11 @@ def effects_table(fits: dict[str, Fit], labels=("with_trial", "without_trial")) 
     return pd.DataFrame(rows)
 
 
-def forest_rows(fits: dict[str, Fit], evidence: Evidence) -> pd.DataFrame:
+def forest_rows(fits: dict[str, Fit], evidence: Evidence, adjusted: dict[str, str] | None = None) -> pd.DataFrame:
     """Rows of the comparative forest plot: observed and shrunken study log-ORs, the trial's
-    implied effect, and the pooled and predictive effects with and without the trial."""
+    implied effect, and the pooled and predictive effects with and without the trial (and of
+    the fits named in ``adjusted``, label → description, e.g. the bias-adjusted analysis)."""
+    adjusted = adjusted or {}
     rows = []
     empirical = empirical_log_odds_ratios(evidence)
     z = 1.959963984540054
@@ -651,10 +677,13 @@ def forest_rows(fits: dict[str, Fit], evidence: Evidence) -> pd.DataFrame:
             **_interval(summarise_log_or(fits["with_trial"].trial_effect())),
         }
     )
-    for label, text in (("without_trial", "without the trial"), ("with_trial", "with the trial")):
+    labelled = [("without_trial", "without the trial"), ("with_trial", "with the trial")]
+    labelled += [(label, text) for label, text in adjusted.items() if label in fits]
+    for label, text in labelled:
         s = effect_summary(fits[label])
-        rows.append({"label": f"pooled, {text}", "kind": "pooled", **_interval(s["pooled"])})
-        rows.append({"label": f"new study, {text}", "kind": "predictive", **_interval(s["predictive"])})
+        suffix = "_adjusted" if label in adjusted else ""
+        rows.append({"label": f"pooled, {text}", "kind": "pooled" + suffix, **_interval(s["pooled"])})
+        rows.append({"label": f"new study, {text}", "kind": "predictive" + suffix, **_interval(s["predictive"])})
     return pd.DataFrame(rows)
 
 

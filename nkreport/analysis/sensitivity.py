@@ -11,30 +11,57 @@ so no setting rebuilds or recompiles the model. The assumptions:
   log-odds increase of the baseline risk for windows other than 30 days (a longer window can
   only catch more infections);
 * **exchangeable baseline**: the trial's baseline risk is drawn from the same distribution as
-  the untreated arms; relax this with a shift of the trial's baseline with a normal prior, or
-  let the external (non-Hiroshima) baselines join the baseline distribution.
+  the untreated arms; relax this with a shift of the trial's baseline with a normal prior
+  (of mean zero, or with a direction: lower for a later era and a shorter window, higher for
+  a sicker case mix and genotype-selected controls), or let the external baselines (other
+  centres, without NK cells) join the baseline distribution;
+* **bias in the earlier comparisons**: an additive bias shared by the observational log odds
+  ratios, with the prior of :mod:`nkreport.analysis.bias` and a wider one;
+* **the adjusted analysis**: every adjustment at once (the bias prior, the wider window term,
+  the external baselines, among them the one 30-day untreated rate): the analysis the next
+  trial is designed from, reported beside the main analysis.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
-from . import comparative
+from . import bias, comparative
 from .comparative import TAU_SCALE, Evidence, Fit, Setting
 
 #: Half-normal scales of tau compared with the main analysis's.
 TAU_SCALES = (0.25, 1.0)
 #: Prior SDs of the shift of the trial's baseline log-odds.
 SHIFT_SCALES = (0.5, 1.0)
-#: Half-normal scale of the log-odds increase for outcome windows other than 30 days.
+#: Half-normal scale of the log-odds increase for outcome windows other than 30 days ...
 WINDOW_SCALE = 0.5
+#: ... and the wider scale of the adjusted analysis (see :data:`nkreport.analysis.bias.WINDOW_SCALE_WIDE`).
+WINDOW_SCALE_WIDE = bias.WINDOW_SCALE_WIDE
+#: Directional shifts of the trial's baseline log-odds: mean (sign gives the direction) and SD.
+DIRECTIONAL_SHIFT = 0.5
+DIRECTIONAL_SHIFT_SD = 0.5
 
 GROUPS = {
     "main": "main analysis",
     "heterogeneity": "heterogeneity prior",
     "windows": "outcome windows",
     "baseline": "exchangeable baseline",
+    "bias": "bias in the earlier comparisons",
+    "adjusted": "adjusted analysis",
 }
+
+
+def adjusted_setting(label: str = "adjusted", **changes) -> Setting:
+    """Every adjustment at once: the bias prior, the wider window term and the external
+    baselines (the 30-day untreated rate among them)."""
+    return Setting(
+        label,
+        include_external=True,
+        window_scale=WINDOW_SCALE_WIDE,
+        bias_mean=bias.BIAS_PRIOR_MEAN,
+        bias_sd=bias.BIAS_PRIOR_SD,
+        **changes,
+    )
 
 
 def sensitivity_settings() -> list[tuple[str, str, Setting]]:
@@ -60,13 +87,54 @@ def sensitivity_settings() -> list[tuple[str, str, Setting]]:
             f"window term (half-normal scale {WINDOW_SCALE:g}) for windows other than 30 days",
             Setting("window_term", window_scale=WINDOW_SCALE),
         ),
+        (
+            "windows",
+            f"window term (half-normal scale {WINDOW_SCALE_WIDE:g}) for windows other than 30 days",
+            Setting("window_term_wide", window_scale=WINDOW_SCALE_WIDE),
+        ),
     ]
     rows += [
         ("baseline", f"trial baseline shifted, prior SD {scale:g}", Setting(f"shift_{scale:g}", shift_scale=scale))
         for scale in SHIFT_SCALES
     ]
     rows += [
-        ("baseline", "external baselines join the untreated arms", Setting("external_baselines", include_external=True))
+        (
+            "baseline",
+            f"trial baseline lower (later era, 30-day window): shift mean {-DIRECTIONAL_SHIFT:g}, "
+            f"SD {DIRECTIONAL_SHIFT_SD:g}",
+            Setting("shift_lower", shift_mean=-DIRECTIONAL_SHIFT, shift_scale=DIRECTIONAL_SHIFT_SD),
+        ),
+        (
+            "baseline",
+            f"trial baseline higher (sicker case mix, genotype-selected controls): shift mean "
+            f"{DIRECTIONAL_SHIFT:g}, SD {DIRECTIONAL_SHIFT_SD:g}",
+            Setting("shift_higher", shift_mean=DIRECTIONAL_SHIFT, shift_scale=DIRECTIONAL_SHIFT_SD),
+        ),
+        (
+            "baseline",
+            "external baselines join the untreated arms",
+            Setting("external_baselines", include_external=True),
+        ),
+    ]
+    rows += [
+        (
+            "bias",
+            f"shared bias N({bias.BIAS_PRIOR_MEAN:g}, {bias.BIAS_PRIOR_SD:g}²) on the earlier log odds ratios",
+            Setting("bias_prior", bias_mean=bias.BIAS_PRIOR_MEAN, bias_sd=bias.BIAS_PRIOR_SD),
+        ),
+        (
+            "bias",
+            f"shared bias N({bias.BIAS_PRIOR_MEAN_WIDE:g}, {bias.BIAS_PRIOR_SD_WIDE:g}²) (the wider prior)",
+            Setting("bias_prior_wide", bias_mean=bias.BIAS_PRIOR_MEAN_WIDE, bias_sd=bias.BIAS_PRIOR_SD_WIDE),
+        ),
+    ]
+    rows += [
+        ("adjusted", "bias prior, wider window term and external baselines together", adjusted_setting()),
+        (
+            "adjusted",
+            "the adjusted analysis without the trial",
+            adjusted_setting("adjusted_without_trial", include_trial=False),
+        ),
     ]
     return rows
 

@@ -171,8 +171,8 @@ COHORT_COLUMNS: tuple[ColumnSpec, ...] = (
         "use",
         "choice",
         True,
-        "primary rows enter the analyses; sensitivity rows are listed in the evidence table and kept for "
-        "sensitivity analyses (none uses them yet).",
+        "primary rows enter the analyses; sensitivity rows are listed in the evidence table and enter "
+        "named sensitivity analyses only.",
         "primary",
         USES,
     ),

@@ -180,6 +180,8 @@ def comparative_forest(rows: pd.DataFrame):
         "trial": dict(fmt="D", color=ROLE_COLOURS["trial"]),
         "pooled": dict(fmt="D", color="black"),
         "predictive": dict(fmt="v", color="#555555"),
+        "pooled_adjusted": dict(fmt="D", color="#1f5fa8", mfc="white"),
+        "predictive_adjusted": dict(fmt="v", color="#1f5fa8", mfc="white"),
     }
     fig, ax = plt.subplots(figsize=(7.5, 0.42 * len(rows) + 1.3))
     y = np.arange(len(rows))[::-1]
@@ -507,4 +509,175 @@ def bias_tipping_figure(grid: pd.DataFrame, levels=(0.95, 0.8, 0.5)):
     bar = fig.colorbar(shade, ax=axes, fraction=0.04, pad=0.02)
     bar.set_label("probability of benefit, P(OR < 1)", fontsize=9)
     bar.ax.tick_params(labelsize=9)
+    return fig
+
+
+def baseline_tipping_figure(curve: pd.DataFrame, rates: pd.DataFrame, levels=(0.5, 0.8, 0.95)):
+    """The trial against an assumed 30-day control risk (outputs of
+    :func:`nkreport.analysis.baseline.implied_effect_curve` and ``untreated_rates``): left, the
+    implied odds ratio (median and 95 % band, log scale); right, P(risk with NK < control risk)
+    and 1 minus the exact one-sided p-value, with a line at each of ``levels``. Every untreated
+    rate is a numbered dashed tick on both panels, its marker on the curve shaped and coloured by
+    role; the key below gives each number's study, outcome window and rate."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator, StrMethodFormatter
+
+    font, width, panel_height = 8, 6.5, 2.4
+    left_in, gap_in, right_in, axis_in = 0.62, 0.78, 0.34, 0.42
+    panel_width = (width - left_in - gap_in - right_in) / 2
+    x = curve["control_risk"].to_numpy(dtype=float)
+    x_low, x_high = float(x.min()), float(x.max())
+    rows = rates.sort_values("comparator_rate").reset_index(drop=True)
+    numbers = [str(k + 1) for k in range(len(rows))]
+    roles = [role for role in ("earlier_untreated", "external_baseline") if role in set(rows["role"])]
+    key_rows = -(-(len(rows) + len(roles) + 2) // 2)
+
+    fig = plt.figure(figsize=(width, 4.0))
+    renderer = fig.canvas.get_renderer()
+    probes = [fig.text(0, 0, number, fontsize=font) for number in numbers]
+    widths = [probe.get_window_extent(renderer).width / fig.dpi for probe in probes]
+    for probe in probes:
+        probe.remove()
+    ticks = [(r - x_low) / (x_high - x_low) * panel_width for r in rows["comparator_rate"]]
+
+    # rows and left edges (inches) of the numbers over their ticks: no two numbers of a row
+    # overlap, and none covers the leader line (its tick continued up) of a number in a higher row
+    pad, placed, layout = 0.03, [], [(0, 0.0)] * len(ticks)
+    for k in sorted(range(len(ticks)), key=lambda k: ticks[k]):
+        tick, text_width = ticks[k], widths[k]
+        starts = [min(max(s, 0.0), panel_width - text_width) for s in (tick - text_width / 2, tick, tick - text_width)]
+
+        def fits(row, start, tick=tick, text_width=text_width):
+            end = start + text_width
+            return all(
+                not (p_row == row and start < p_end + pad and end > p_start - pad)
+                and not (p_row < row and p_start - pad <= tick <= p_end + pad)
+                and not (p_row > row and start - pad <= p_tick <= end + pad)
+                for p_row, p_start, p_end, p_tick in placed
+            )
+
+        spot = next(((r, s) for r in range(len(placed) + 1) for s in starts if fits(r, s)), (len(placed), starts[0]))
+        placed.append((spot[0], spot[1], spot[1] + text_width, tick))
+        layout[k] = spot
+    row_height, strip_base = 1.35 * font / 72, 0.05
+    top_in = strip_base + row_height * (1 + max((row for row, _ in layout), default=0)) + 0.04
+    bottom_in = axis_in + 0.1 + key_rows * 1.7 * font / 72 + 0.06
+    height = bottom_in + panel_height + top_in
+    fig.set_size_inches(width, height)
+    axes = [
+        fig.add_axes([left, bottom_in / height, panel_width / width, panel_height / height])
+        for left in (left_in / width, (left_in + panel_width + gap_in) / width)
+    ]
+    odds_ax, prob_ax = axes
+    trial = ROLE_COLOURS["trial"]
+
+    odds_ax.fill_between(x, curve["or_low"], curve["or_high"], color=trial, alpha=0.18, lw=0, label="95 % CrI")
+    odds_ax.plot(x, curve["or_median"], color=trial, lw=1.6, label="median")
+    odds_ax.axhline(1.0, color="#555555", lw=1, ls="--")
+    odds_ax.set_yscale("log")
+    low, high = float(curve["or_low"].min()), float(curve["or_high"].max())
+    y_low, y_high = low / 1.15, high * 1.6
+    odds_ax.set_ylim(y_low, y_high)
+    odds_ticks = [t for t in (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200) if y_low <= t <= y_high]
+    odds_ax.yaxis.set_major_locator(FixedLocator(odds_ticks))
+    odds_ax.yaxis.set_major_formatter(StrMethodFormatter("{x:g}"))
+    odds_ax.yaxis.set_minor_locator(NullLocator())
+    odds_ax.set_ylabel("implied odds ratio, NK vs none (log scale)", fontsize=font)
+    odds_ax.legend(loc="upper right", fontsize=font, frameon=True, framealpha=0.9)
+
+    prob_ax.plot(x, curve["p_below_control"], color=trial, lw=1.6)
+    curve_keys = [Line2D([], [], color=trial, lw=1.6, label="right: posterior P(risk with NK < control risk)")]
+    if "p_value_lower" in curve:
+        prob_ax.plot(x, 1 - curve["p_value_lower"], color="#333333", lw=1.1, ls="--")
+        curve_keys.append(Line2D([], [], color="#333333", lw=1.1, ls="--", label="right: 1 − exact one-sided p-value"))
+    for level in levels:
+        prob_ax.axhline(level, color="#777777", lw=0.9, ls=":")
+        prob_ax.text(1.02, level, f"{level:g}", transform=prob_ax.get_yaxis_transform(), fontsize=font, va="center")
+    prob_ax.set_ylim(0, 1)
+    prob_ax.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1.0], ["0", "0.2", "0.4", "0.6", "0.8", "1"])
+    prob_ax.set_ylabel("P(risk with NK < control risk)", fontsize=font)
+
+    for ax, column in ((odds_ax, "or_median"), (prob_ax, "p_below_control")):
+        for rate, role, value in zip(rows["comparator_rate"], rows["role"], rows[column], strict=True):
+            colour = ROLE_COLOURS.get(role, "#555555")
+            ax.axvline(rate, color=colour, lw=0.9, ls=(0, (2, 2)), zorder=1)
+            ax.plot(
+                [rate],
+                [value],
+                ls="none",
+                marker=ROLE_MARKERS.get(role, "o"),
+                ms=6,
+                color=colour,
+                mec="black",
+                mew=0.6,
+                zorder=4,
+            )
+        for number, tick, text_width, (row, start) in zip(numbers, ticks, widths, layout, strict=True):
+            ax.annotate(
+                number,
+                xy=(tick / panel_width, 1.0),
+                xycoords="axes fraction",
+                xytext=(start / panel_width, 1.0 + (strip_base + row * row_height) / panel_height),
+                textcoords="axes fraction",
+                fontsize=font,
+                ha="left",
+                va="bottom",
+                arrowprops=dict(
+                    arrowstyle="-",
+                    color="#777777",
+                    lw=0.7,
+                    relpos=(min(max((tick - start) / text_width, 0.0), 1.0), 0.0),
+                    shrinkA=0,
+                    shrinkB=0,
+                ),
+                annotation_clip=False,
+            )
+        ax.set_xlim(x_low, x_high)
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{100 * v:.0f}"))
+        ax.set_xlabel("assumed 30-day BSI risk without NK cells (%)", fontsize=font)
+        ax.tick_params(labelsize=font)
+        ax.grid(alpha=0.3)
+
+    handles = [
+        Line2D(
+            [],
+            [],
+            ls="none",
+            marker=ROLE_MARKERS.get(role, "o"),
+            ms=6,
+            color=ROLE_COLOURS.get(role, "#555555"),
+            mec="black",
+            mew=0.6,
+            label=mathtext(f"{number}  {label}: {100 * rate:.1f} %"),
+        )
+        for number, label, role, rate in zip(numbers, rows["label"], rows["role"], rows["comparator_rate"], strict=True)
+    ]
+    handles += [
+        Line2D(
+            [],
+            [],
+            ls=(0, (2, 2)),
+            lw=0.9,
+            marker=ROLE_MARKERS[role],
+            ms=6,
+            color=ROLE_COLOURS[role],
+            mec="black",
+            mew=0.6,
+            label=f"untreated rate: {ROLE_LABELS[role]}",
+        )
+        for role in roles
+    ]
+    handles += curve_keys
+    handles += [Patch(color="none", label="") for _ in range(len(handles) % 2)]
+    fig.legend(
+        handles=handles,
+        loc="lower center",
+        bbox_to_anchor=(0.5, 0.0),
+        ncol=2,
+        fontsize=font,
+        frameon=False,
+        handlelength=1.6,
+        columnspacing=1.5,
+    )
     return fig

@@ -211,7 +211,12 @@ def design_space_table(assessed: pd.DataFrame) -> pd.DataFrame:
 
 def comparative_effects_table(effects: pd.DataFrame) -> pd.DataFrame:
     """Pooled, trial-implied and new-study ORs with and without the trial."""
-    fit_names = {"with_trial": "with the trial", "without_trial": "without the trial"}
+    fit_names = {
+        "with_trial": "with the trial, at face value",
+        "without_trial": "without the trial, at face value",
+        "adjusted": "with the trial, adjusted",
+        "adjusted_without_trial": "without the trial, adjusted",
+    }
     return pd.DataFrame(
         {
             "quantity": effects["quantity"],

@@ -99,3 +99,73 @@ def test_tipping_points_solve_their_equation(observed, level):
     # without bias uncertainty every level is crossed only by a bias towards benefit
     assert bias.tipping_point(y, v, level) < 0
     assert bias.tipping_point(y, v, level, bracket=(0.0, 3.0)) is None
+
+
+# ----------------------------------------------------------------- the bias term of the MCMC model
+
+
+def test_the_comparative_models_log_density_carries_the_shared_bias():
+    """The PyMC model's log density at a random point equals the density written out by hand
+    with scipy: the NK arms of the earlier comparisons see effect + beta, the trial does not,
+    and the trial's baseline shift has the setting's mean and SD."""
+    from scipy.special import expit
+
+    evidence = comparative.build_evidence(data.load_cohorts())
+    setting = comparative.Setting(
+        "biased", bias_mean=-0.3, bias_sd=0.6, shift_mean=0.4, shift_scale=0.7, window_scale=0.8
+    )
+    model = comparative.build_model(evidence, [setting])
+    rng = np.random.default_rng(20261201)
+    n_studies = len(evidence.studies)
+    point = {
+        "baseline_mean": rng.normal(-1.0, 0.3, 1),
+        "baseline_sd": rng.uniform(0.2, 1.0, 1),
+        "baseline_z": rng.normal(size=(1, n_studies)),
+        "pooled_log_or": rng.normal(-0.5, 0.3, 1),
+        "tau_raw": rng.uniform(0.2, 1.5, 1),
+        "effect_z": rng.normal(size=(1, n_studies)),
+        "shift_z": rng.normal(size=1),
+        "window_raw": rng.uniform(0.1, 1.0, 1),
+        "bias_z": rng.normal(size=1),
+        "new_effect_z": rng.normal(size=1),
+        "new_baseline_z": rng.normal(size=1),
+    }
+    values = {}
+    for rv in model.free_RVs:
+        value = model.rvs_to_values[rv]
+        x = point[rv.name]
+        values[value.name] = np.log(x) if value.name.endswith("_log__") else x
+    logp = model.compile_logp(jacobian=False)(values)
+
+    studies, arms = evidence.studies, evidence.arms
+    kind = studies["kind"].to_numpy()
+    baseline = (
+        point["baseline_mean"][0]
+        + point["baseline_sd"][0] * point["baseline_z"][0]
+        + (kind == "trial") * (0.4 + 0.7 * point["shift_z"][0])
+        + studies["long_window"].to_numpy() * 0.8 * point["window_raw"][0]
+    )
+    effect = point["pooled_log_or"][0] + comparative.TAU_SCALE * point["tau_raw"][0] * point["effect_z"][0]
+    beta = -0.3 + 0.6 * point["bias_z"][0]
+    seen = effect + beta * (kind == "comparative")
+    index = arms["study_index"].to_numpy()
+    risk = expit(baseline[index] + arms["treated"].to_numpy() * seen[index])
+    n = comparative.arm_sizes(evidence, setting)  # the external baselines are out (n = 0)
+    expected = stats.binom.logpmf(np.where(n > 0, arms["events"], 0), n, risk).sum()
+    expected += stats.norm.logpdf(
+        point["baseline_mean"], comparative.BASELINE_PRIOR_MEAN, comparative.BASELINE_PRIOR_SD
+    ).sum()
+    expected += stats.halfnorm.logpdf(point["baseline_sd"], scale=comparative.BASELINE_SD_SCALE).sum()
+    expected += stats.norm.logpdf(point["pooled_log_or"], 0.0, comparative.EFFECT_PRIOR_SD).sum()
+    expected += stats.halfnorm.logpdf(point["tau_raw"]).sum() + stats.halfnorm.logpdf(point["window_raw"]).sum()
+    for name in ("baseline_z", "effect_z", "shift_z", "bias_z", "new_effect_z", "new_baseline_z"):
+        expected += stats.norm.logpdf(point[name]).sum()
+    assert logp == pytest.approx(expected, rel=1e-9)
+
+
+def test_the_wide_bias_prior_reproduces_two_fold_discrepancies_in_a_third():
+    # Ioannidis et al. 2001: the odds ratios differed at least two-fold in 15 of 45 topics
+    share = bias.prob_at_least_fold(bias.BIAS_PRIOR_MEAN_WIDE, bias.BIAS_PRIOR_SD_WIDE)
+    draws = np.random.default_rng(7).normal(bias.BIAS_PRIOR_MEAN_WIDE, bias.BIAS_PRIOR_SD_WIDE, 400_000)
+    assert share == pytest.approx(np.mean(np.abs(draws) >= np.log(2)), abs=3e-3)
+    assert abs(share - 15 / 45) < 0.05

@@ -271,9 +271,13 @@ def tau_prior_probability_above(value: float, tau_scale: float = TAU_SCALE) -> f
     return float(stats.halfnorm.sf(value, scale=tau_scale))
 
 
-def earlier_studies(cohorts: pd.DataFrame, outcome: str, role: str = "earlier_treated") -> pd.DataFrame:
-    """The rows of one role and outcome (one per study) with events and n; new rows flow in."""
-    rows = cohorts[(cohorts["role"] == role) & (cohorts["outcome"] == outcome)]
+def earlier_studies(
+    cohorts: pd.DataFrame, outcome: str, role: str | tuple[str, ...] = "earlier_treated"
+) -> pd.DataFrame:
+    """The rows of one role (or several) and outcome (one per study) with events and n; new
+    rows flow in."""
+    roles = (role,) if isinstance(role, str) else tuple(role)
+    rows = cohorts[cohorts["role"].isin(roles) & (cohorts["outcome"] == outcome)]
     if rows.empty:
         raise ValueError(f"no cohort rows with role {role!r} and outcome {outcome!r}")
     return rows[["cohort_id", "study", "events", "n", "window_days", "verified"]].reset_index(drop=True)
@@ -467,7 +471,7 @@ QUADRATURE_DRAWS = 5000
 def map_prior(
     cohorts: pd.DataFrame,
     outcome: str,
-    role: str = "earlier_treated",
+    role: str | tuple[str, ...] = "earlier_treated",
     *,
     tau_scale: float = TAU_SCALE,
     max_components: int = 3,
@@ -483,7 +487,7 @@ def map_prior(
     if method not in ("mcmc", "quadrature"):
         raise ValueError("method must be 'mcmc' or 'quadrature'")
     studies = earlier_studies(cohorts, outcome, role)
-    name = f"map_{outcome}_{role}"
+    name = f"map_{outcome}_{role if isinstance(role, str) else '+'.join(role)}"
     key = (name, tuple(studies["events"]), tuple(studies["n"]), tau_scale, max_components, criterion, method)
     if key not in _MAP_PRIORS:
         quad = map_quadrature(studies["events"], studies["n"], tau_scale=tau_scale)

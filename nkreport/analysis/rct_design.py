@@ -105,6 +105,9 @@ RISK_DIFFERENCE_THRESHOLD = 0.0
 NK_PRIOR = BetaMixture.beta(1.0, 1.0, "uniform Beta(1, 1)")
 #: ESS method by which the borrowing is stated (``priors.ess``): ELIR, Neuenschwander et al. 2020.
 ESS_METHOD = "elir"
+#: Patients on NK cells in the design the book reports (the control arm is this minus the
+#: robust MAP prior's effective sample size, :func:`balanced_control_size`).
+REFERENCE_N_NK = 100
 #: True control risks of the operating characteristics (5 % to 60 %) ...
 CONTROL_RISK_GRID = np.round(np.arange(0.05, 0.6001, 0.025), 3)
 #: ... and true odds ratios NK vs control (1: the type I error).

@@ -276,6 +276,31 @@ def assurance_curves(curves: dict[str, pd.DataFrame], alpha: float):
     return fig
 
 
+def rct_oc_figure(oc: pd.DataFrame, important_or: float = 0.5):
+    """Operating characteristics of two designs over the true control risk (computed elsewhere):
+    the type I error (OR = 1, left) and the power at OR ``important_or`` (right). ``oc`` has
+    columns design, control_risk, odds_ratio, probability_of_success."""
+    fig, axes = plt.subplots(1, 2, figsize=(7.0, 3.2), sharex=True)
+    styles = [dict(color="#1f5fa8", ls="-", marker="o"), dict(color="#555555", ls="--", marker="s")]
+    for ax, odds_ratio, title in (
+        (axes[0], 1.0, "type I error (OR = 1)"),
+        (axes[1], important_or, f"power at OR = {important_or:g}"),
+    ):
+        for (design, part), style in zip(
+            oc[oc["odds_ratio"] == odds_ratio].groupby("design", sort=False), styles, strict=False
+        ):
+            ax.plot(100 * part["control_risk"], part["probability_of_success"], ms=3, lw=1.2, label=design, **style)
+        ax.set_title(title, fontsize=9, loc="left")
+        ax.set_xlabel("true 30-day control risk (%)", fontsize=9)
+        ax.grid(alpha=0.3)
+        ax.tick_params(labelsize=8)
+    axes[0].set_ylabel("probability of success", fontsize=9)
+    axes[1].set_ylim(0, 1)
+    axes[1].legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
 # --- MAP prior and updating (chapters 6-7) --------------------------------------------------
 
 
@@ -531,7 +556,7 @@ def baseline_tipping_figure(curve: pd.DataFrame, rates: pd.DataFrame, levels=(0.
     rows = rates.sort_values("comparator_rate").reset_index(drop=True)
     numbers = [str(k + 1) for k in range(len(rows))]
     roles = [role for role in ("earlier_untreated", "external_baseline") if role in set(rows["role"])]
-    key_rows = -(-(len(rows) + len(roles) + 2) // 2)
+    key_rows = -(-(len(rows) + len(roles) + 1 + int("p_value_lower" in curve)) // 2)
 
     fig = plt.figure(figsize=(width, 4.0))
     renderer = fig.canvas.get_renderer()
@@ -541,27 +566,34 @@ def baseline_tipping_figure(curve: pd.DataFrame, rates: pd.DataFrame, levels=(0.
         probe.remove()
     ticks = [(r - x_low) / (x_high - x_low) * panel_width for r in rows["comparator_rate"]]
 
-    # rows and left edges (inches) of the numbers over their ticks: no two numbers of a row
-    # overlap, and none covers the leader line (its tick continued up) of a number in a higher row
-    pad, placed, layout = 0.03, [], [(0, 0.0)] * len(ticks)
-    for k in sorted(range(len(ticks)), key=lambda k: ticks[k]):
-        tick, text_width = ticks[k], widths[k]
-        starts = [min(max(s, 0.0), panel_width - text_width) for s in (tick - text_width / 2, tick, tick - text_width)]
+    # one row of numbers over their ticks, in the ticks' order, spread apart where ticks crowd:
+    # overlapping neighbours merge into a run centred on its ticks (and kept inside the panel),
+    # with a slanted leader from each tick up to its number
+    pad, order = 0.04, sorted(range(len(ticks)), key=lambda k: ticks[k])
+    runs = [[k] for k in order]
 
-        def fits(row, start, tick=tick, text_width=text_width):
-            end = start + text_width
-            return all(
-                not (p_row == row and start < p_end + pad and end > p_start - pad)
-                and not (p_row < row and p_start - pad <= tick <= p_end + pad)
-                and not (p_row > row and start - pad <= p_tick <= end + pad)
-                for p_row, p_start, p_end, p_tick in placed
-            )
+    def run_start(run):
+        offsets = np.cumsum([0.0] + [(widths[i] + widths[j]) / 2 + pad for i, j in zip(run, run[1:], strict=False)])
+        start = float(np.mean([ticks[k] - o for k, o in zip(run, offsets, strict=True)]))
+        return min(max(start, widths[run[0]] / 2), panel_width - widths[run[-1]] / 2 - offsets[-1]), offsets
 
-        spot = next(((r, s) for r in range(len(placed) + 1) for s in starts if fits(r, s)), (len(placed), starts[0]))
-        placed.append((spot[0], spot[1], spot[1] + text_width, tick))
-        layout[k] = spot
-    row_height, strip_base = 1.35 * font / 72, 0.05
-    top_in = strip_base + row_height * (1 + max((row for row, _ in layout), default=0)) + 0.04
+    merged = True
+    while merged:
+        merged = False
+        for i in range(len(runs) - 1):
+            start, offsets = run_start(runs[i])
+            following, _ = run_start(runs[i + 1])
+            if following < start + offsets[-1] + (widths[runs[i][-1]] + widths[runs[i + 1][0]]) / 2 + pad:
+                runs[i : i + 2] = [runs[i] + runs[i + 1]]
+                merged = True
+                break
+    centres = [0.0] * len(ticks)
+    for run in runs:
+        start, offsets = run_start(run)
+        for k, offset in zip(run, offsets, strict=True):
+            centres[k] = start + offset
+    row_height, strip_base = 1.35 * font / 72, 0.09
+    top_in = strip_base + row_height + 0.04
     bottom_in = axis_in + 0.1 + key_rows * 1.7 * font / 72 + 0.06
     height = bottom_in + panel_height + top_in
     fig.set_size_inches(width, height)
@@ -612,25 +644,19 @@ def baseline_tipping_figure(curve: pd.DataFrame, rates: pd.DataFrame, levels=(0.
                 mec="black",
                 mew=0.6,
                 zorder=4,
+                clip_on=False,
             )
-        for number, tick, text_width, (row, start) in zip(numbers, ticks, widths, layout, strict=True):
+        for number, tick, centre in zip(numbers, ticks, centres, strict=True):
             ax.annotate(
                 number,
                 xy=(tick / panel_width, 1.0),
                 xycoords="axes fraction",
-                xytext=(start / panel_width, 1.0 + (strip_base + row * row_height) / panel_height),
+                xytext=(centre / panel_width, 1.0 + strip_base / panel_height),
                 textcoords="axes fraction",
                 fontsize=font,
-                ha="left",
+                ha="center",
                 va="bottom",
-                arrowprops=dict(
-                    arrowstyle="-",
-                    color="#777777",
-                    lw=0.7,
-                    relpos=(min(max((tick - start) / text_width, 0.0), 1.0), 0.0),
-                    shrinkA=0,
-                    shrinkB=0,
-                ),
+                arrowprops=dict(arrowstyle="-", color="#777777", lw=0.7, relpos=(0.5, 0.0), shrinkA=0, shrinkB=0),
                 annotation_clip=False,
             )
         ax.set_xlim(x_low, x_high)

@@ -62,3 +62,35 @@ def test_assurance_is_bounded_by_the_probability_of_benefit():
     assert curve["assurance"].iloc[-1] <= curve["p_beneficial"].iloc[0] + 0.01
     assert assurance.smallest_n(curve, 0.01) == 50
     assert assurance.smallest_n(curve, 0.999) is None
+
+
+# ----------------------------------------------------------------- the rebuilt next trial
+
+
+def test_conditional_assurance_fixes_the_control_risk():
+    rng = np.random.default_rng(11)
+    log_or = rng.normal(-0.5, 0.4, 300)
+    exact = assurance.conditional_assurance(60, 0.15, log_or)
+    simulated = assurance.simulate_assurance(60, np.full(300, 0.15), log_or, seed=3)
+    powers = assurance.power(60, np.full(300, 0.15), assurance.treated_risk(0.15, log_or))
+    assert exact["assurance"] == pytest.approx(powers.mean(), abs=1e-12)
+    assert abs(exact["assurance"] - simulated) < 4 * np.sqrt(0.25 / 300) + 0.03
+
+
+def test_effect_probabilities_and_absolute_effects():
+    log_or = np.log(np.array([0.5, 0.6, 0.8, 1.2, 0.69]))
+    probabilities = assurance.effect_probabilities(log_or)
+    assert probabilities == {"p_harm": 0.2, "p_benefit": 0.8, "p_important": 0.6}
+    rng = np.random.default_rng(5)
+    draws = rng.normal(-0.4, 0.5, 20001)
+    table = assurance.absolute_effects(draws, (0.1, 0.3)).set_index("control_risk")
+    for risk in (0.1, 0.3):
+        # closed form: the odds ratio's quantiles map through p_t = expit(logit p_c + log OR)
+        quantiles = np.quantile(draws, [0.025, 0.5, 0.975])
+        odds = risk / (1 - risk) * np.exp(quantiles)
+        expected = 1000 * (odds / (1 + odds) - risk)
+        row = table.loc[risk]
+        assert [row["difference_low"], row["difference_median"], row["difference_high"]] == pytest.approx(
+            expected, abs=0.05
+        )
+        assert row["nk_per_median"] == pytest.approx(1000 * risk + expected[1], abs=0.05)

@@ -115,3 +115,13 @@ def test_stored_fit_is_reused_across_processes_and_identical(bsi_studies, tmp_pa
     assert loaded.gate == sampled.gate
     monkeypatch.setenv(map_model.FIT_STORE_ENV, "off")
     assert map_model._stored_fit_path(("map_bsi",)) is None
+
+
+def test_earlier_studies_takes_several_roles():
+    from nkreport import data
+
+    cohorts = data.load_cohorts()
+    both = map_model.earlier_studies(cohorts, "bsi", ("earlier_untreated", "external_baseline"))
+    expected = cohorts[cohorts["role"].isin(["earlier_untreated", "external_baseline"]) & (cohorts["outcome"] == "bsi")]
+    assert sorted(both["cohort_id"]) == sorted(expected["cohort_id"])
+    assert len(map_model.earlier_studies(cohorts, "bsi", "earlier_untreated")) == 2

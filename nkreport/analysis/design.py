@@ -67,6 +67,11 @@ PREDICTIVE_PRIOR = (1.0, 1.0)
 N_MAX = 60
 
 
+#: Futility threshold of predictive-probability monitoring the book applies to the
+#: reconstructed designs: stop when the predictive probability of success falls below it.
+FUTILITY_THRESHOLD = 0.10
+
+
 def single_stage_design(q0: float, q1: float, alpha: float, beta: float, n_max: int = 60) -> SingleStageDesign | None:
     """Smallest exact single-stage design with P(X > r | q0) ≤ alpha and P(X > r | q1) ≥ 1 - beta.
 
@@ -349,10 +354,12 @@ def stage1_status(failures: int, n_interim: int, n1: int, max_failures_stage1: i
     """What ``failures`` of ``n_interim`` tells about a stage-1 rule (≤ max failures in the first n1).
 
     'passed' if it must have passed, 'failed' if it must have failed, 'unknown' if the order of
-    events matters, 'pending' if n1 lies beyond the interim.
+    events matters, 'pending' if n1 lies beyond the interim and the stage can still be passed.
+    Before n1 every failure so far is a stage-1 failure, so a count above the stage-1 limit has
+    already lost the stage, however many patients remain in it.
     """
     if n1 > n_interim:
-        return "pending"
+        return "failed" if failures > max_failures_stage1 else "pending"
     least_in_stage1 = max(0, failures - (n_interim - n1))
     most_in_stage1 = min(failures, n1)
     if most_in_stage1 <= max_failures_stage1:

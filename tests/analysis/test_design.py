@@ -143,7 +143,10 @@ def test_predictive_curve_is_monotone():
 
 
 def test_stage1_status_cases():
-    assert design.stage1_status(6, 19, 20, 3) == "pending"
+    # n1 beyond the interim: 6 failures already exceed a stage-1 limit of 3 (lost), not of 7
+    assert design.stage1_status(6, 19, 20, 3) == "failed"
+    assert design.stage1_status(6, 19, 20, 7) == "pending"
+    assert design.stage1_status(3, 19, 20, 3) == "pending"
     assert design.stage1_status(6, 19, 13, 6) == "passed"
     assert design.stage1_status(6, 19, 15, 1) == "failed"  # at least 2 of the 6 fell in the first 15
     assert design.stage1_status(6, 19, 13, 3) == "unknown"
@@ -172,3 +175,28 @@ def test_near_size():
     space = design.design_space([0.364], [0.15, 0.20])
     near = design.near_size(space, 37, 3)
     assert ((near["n"] - 37).abs() <= 3).all() and len(near) < len(space)
+
+
+def test_stage1_status_against_every_ordering_of_the_failures():
+    """Brute force: every placement of the failures among the interim patients (and, before n1,
+    every count the remaining stage-1 patients could add)."""
+    from itertools import combinations
+
+    n_interim = 8
+    for n1 in range(1, 11):
+        for limit in range(0, 6):
+            for failures in range(0, n_interim + 1):
+                counts = set()
+                for placed in combinations(range(n_interim), failures):
+                    in_stage1 = sum(1 for position in placed if position < n1)
+                    future = range(0, max(0, n1 - n_interim) + 1)
+                    counts.update(in_stage1 + k for k in future)
+                status = design.stage1_status(failures, n_interim, n1, limit)
+                if all(c > limit for c in counts):
+                    assert status == "failed", (failures, n1, limit)
+                elif n1 > n_interim:
+                    assert status == "pending", (failures, n1, limit)
+                elif all(c <= limit for c in counts):
+                    assert status == "passed", (failures, n1, limit)
+                else:
+                    assert status == "unknown", (failures, n1, limit)

@@ -76,3 +76,21 @@ def test_relaxing_the_exchangeable_baseline_weakens_the_trial(sweep):
     pooled = {k: np.median(fits[k].draws("pooled_log_or")) for k in ("with_trial", "shift_1")}
     assert abs(pooled["shift_1"] - trial_main) > abs(pooled["with_trial"] - trial_main)
     assert table.loc["external_baselines", "arms"] == table.loc["with_trial", "arms"] + 4
+
+
+@pytest.mark.slow
+def test_bias_and_directional_settings_move_what_they_should(sweep):
+    table, fits, _ = sweep
+    # the bias term is zero where the comparisons are taken at face value
+    assert np.all(fits["with_trial"].draws("bias") == 0)
+    assert fits["bias_prior_wide"].draws("bias").std() > fits["bias_prior"].draws("bias").std() > 0
+    # a bias towards benefit removed: the pooled effect moves towards no effect
+    assert table.loc["bias_prior", "pooled_or_median"] > table.loc["with_trial", "pooled_or_median"]
+    assert table.loc["bias_prior", "pooled_p_or_below_1"] < table.loc["with_trial", "pooled_p_or_below_1"]
+    # directional shifts of the trial's baseline carry their sign
+    lower = fits["shift_lower"].draws("trial_baseline_shift").mean()
+    higher = fits["shift_higher"].draws("trial_baseline_shift").mean()
+    assert lower < 0 < higher
+    # the adjusted analysis: the external baselines (with the 30-day rate) and a window term
+    assert table.loc["adjusted", "arms"] == table.loc["external_baselines", "arms"]
+    assert np.all(fits["adjusted"].draws("window_effect") >= 0)

@@ -115,6 +115,13 @@ def sensitivity_settings() -> list[tuple[str, str, Setting]]:
             "external baselines join the untreated arms",
             Setting("external_baselines", include_external=True),
         ),
+        (
+            "baseline",
+            "the trial against the 30-day untreated rate alone (no borrowing of earlier effects)",
+            Setting(
+                "trial_vs_30_day", include_external=True, include_earlier_treated=False, exclude_windows="all_other"
+            ),
+        ),
     ]
     rows += [
         (

@@ -461,6 +461,38 @@ def summarise_log_or(draws: np.ndarray, level: float = 0.95) -> dict:
     }
 
 
+def log_or_mcse(values, level: float = 0.95) -> dict:
+    """Monte Carlo standard errors (ArviZ, chain-aware) of the summaries of
+    :func:`summarise_log_or` for draws shaped (chain, draw): of P(OR < 1), P(OR < 0.5) and of the
+    median and interval limits on the OR scale (delta method: the OR's error is OR times the
+    log-OR quantile's)."""
+    import arviz as az
+
+    values = np.asarray(values, dtype=float)
+    if values.ndim != 2:
+        raise ValueError("draws must be shaped (chain, draw)")
+    tail = (1 - level) / 2
+    out = {}
+    for name, indicator in (("p_or_below_1", values < 0), ("p_or_below_half", values < np.log(0.5))):
+        draws = indicator.astype(float)
+        out[name] = float(az.mcse(az.convert_to_dataset({"x": draws}))["x"]) if np.ptp(draws) > 0 else 0.0
+    for name, prob in (("or_low", tail), ("or_median", 0.5), ("or_high", 1 - tail)):
+        quantile = float(np.quantile(values, prob))
+        error = float(az.mcse(az.convert_to_dataset({"x": values}), method="quantile", prob=prob)["x"])
+        out[name] = float(np.exp(quantile) * error)
+    return out
+
+
+def effect_mcse(result: Fit) -> dict[str, dict]:
+    """:func:`log_or_mcse` of the pooled, trial and new-study log-ORs of one fit."""
+    trial = result.evidence.trial_ids[0]
+    return {
+        "pooled": log_or_mcse(result.posterior["pooled_log_or"]),
+        "trial": log_or_mcse(result.posterior["effect"].sel(study=trial)),
+        "predictive": log_or_mcse(result.posterior["new_effect"]),
+    }
+
+
 def effect_summary(result: Fit) -> dict[str, dict]:
     """Pooled log-OR, the trial's own implied effect and the predictive effect in a new study."""
     return {

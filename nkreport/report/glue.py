@@ -71,6 +71,22 @@ def fmt_number(value: float, digits: int = 2) -> str:
     return f"{value:.{digits}f}"
 
 
+def mcmc_digits(mcse: float, max_digits: int = 2) -> int:
+    """Decimal places a Monte Carlo estimate supports: the most (up to ``max_digits``) whose last
+    place, 10^-d, is at least twice the Monte Carlo standard error, so that a rerun with another
+    seed would rarely change the printed digits by more than one unit. Zero error gives
+    ``max_digits``."""
+    if not mcse > 0:
+        return max_digits
+    return int(min(max_digits, max(0, math.floor(-math.log10(2 * mcse)))))
+
+
+def fmt_mcmc(value: float, mcse: float, max_digits: int = 2) -> str:
+    """``value`` with no more decimals than its Monte Carlo standard error allows
+    (:func:`mcmc_digits`)."""
+    return f"{value:.{mcmc_digits(mcse, max_digits)}f}"
+
+
 def glue(key: str, value: Any, text: str | None = None, *, display: bool = False) -> GluedValue:
     """Glue ``value`` under ``key``; ``text`` is what prose shows (default ``str(value)``)."""
     from myst_nb import glue as nb_glue

@@ -280,3 +280,19 @@ def test_predictive_tail_probability_closed_forms():
     result = comparative.predictive_tail_probability(fit, 6, 19)
     exact = stats.betabinom.sf(5, 19, 3.0, 9.0)
     assert abs(result["p_at_least"] - exact) < 4 * result["mcse"] and result["mcse"] < 0.005
+
+
+def test_log_or_mcse_of_independent_draws_against_closed_forms():
+    """For independent draws the Monte Carlo error of a proportion is the binomial standard error
+    and that of a quantile sqrt(p (1 - p) / n) / f(q) (here normal), times OR on the OR scale."""
+    rng = np.random.default_rng(20261202)
+    draws = rng.normal(-1.0, 0.6, (4, 5000))
+    errors = comparative.log_or_mcse(draws)
+    n = draws.size
+    p = float((draws < 0).mean())
+    assert errors["p_or_below_1"] == pytest.approx(np.sqrt(p * (1 - p) / n), rel=0.15)
+    density = stats.norm.pdf(-1.0, -1.0, 0.6)
+    expected_median = np.exp(-1.0) * np.sqrt(0.25 / n) / density
+    assert errors["or_median"] == pytest.approx(expected_median, rel=0.2)
+    with pytest.raises(ValueError, match="chain, draw"):
+        comparative.log_or_mcse(draws.reshape(-1))

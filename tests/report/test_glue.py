@@ -35,3 +35,13 @@ def test_collect_reads_glue_files(tmp_path):
     )
     collected = glue.collect({"book/ch": tmp_path / "ch.glue.json", "book/none": tmp_path / "missing.json"})
     assert collected == {"x": {"value": [1, 2], "text": "1 to 2", "chapter": "book/ch"}}
+
+
+def test_mcmc_digits_follow_the_monte_carlo_error():
+    from nkreport.report.glue import fmt_mcmc, mcmc_digits
+
+    assert mcmc_digits(0.003) == 2  # 0.01 >= 2 x 0.003
+    assert mcmc_digits(0.008) == 1  # 0.01 < 0.016
+    assert mcmc_digits(0.04) == 1 and mcmc_digits(0.06) == 0
+    assert mcmc_digits(0.0) == 2 and mcmc_digits(1e-9, max_digits=3) == 3
+    assert fmt_mcmc(0.8049, 0.009) == "0.8" and fmt_mcmc(0.9812, 0.002) == "0.98"

@@ -676,7 +676,11 @@ def effects_table(fits: dict[str, Fit], labels=("with_trial", "without_trial")) 
     for quantity, name in names.items():
         for label in labels:
             s = effect_summary(fits[label])[quantity]
-            rows.append({"quantity": name, "fit": label, **s})
+            if quantity == "trial" and not fits[label].setting.include_trial:
+                name_here = "the trial's OR predicted without its data"
+            else:
+                name_here = name
+            rows.append({"quantity": name_here, "fit": label, **s})
     return pd.DataFrame(rows)
 
 

@@ -162,3 +162,17 @@ def absolute_effects(log_or, control_risks=CONTROL_RISKS_30, per: int = 1000, le
             }
         )
     return pd.DataFrame(rows)
+
+
+def conditional_assurance_grid(
+    log_or_by_prior: dict, control_risks=CONTROL_RISKS_30, sample_sizes=REPORTED_SIZES, alpha: float = ALPHA
+) -> pd.DataFrame:
+    """:func:`conditional_assurance` for every design prior (name → log-OR draws), assumed
+    control risk and size per arm: one row each."""
+    rows = [
+        {"prior": name, "control_risk": float(risk), **conditional_assurance(n, risk, log_or, alpha)}
+        for name, log_or in log_or_by_prior.items()
+        for risk in control_risks
+        for n in sample_sizes
+    ]
+    return pd.DataFrame(rows)

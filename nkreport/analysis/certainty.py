@@ -36,6 +36,8 @@ DOMAINS = ("risk of bias", "inconsistency", "indirectness", "imprecision", "publ
 IMPORTANT_BENEFIT_OR = 0.7
 #: ... and one above its reciprocal an appreciable harm.
 APPRECIABLE_HARM_OR = 1 / IMPORTANT_BENEFIT_OR
+#: An outcome seen in fewer patients than this (or with no event) is very seriously imprecise.
+MIN_PATIENTS = 30
 #: A conflict p-value below this makes inconsistency serious.
 CONFLICT_P = 0.05
 
@@ -72,10 +74,11 @@ def imprecision(or_low: float, or_high: float) -> Judgement:
 
 
 def imprecision_of_a_rate(events: int, n: int, upper: float | None = None) -> Judgement:
-    """Imprecision of an outcome with no relative effect (one small arm): very serious below 30
-    patients or with no event (the optimal information size of any comparison is not reached)."""
+    """Imprecision of an outcome with no relative effect (one small arm): very serious below
+    :data:`MIN_PATIENTS` patients or with no event (the optimal information size of any
+    comparison is not reached)."""
     detail = f"{events} events in {n} patients" + ("" if upper is None else f"; upper 95 % bound {100 * upper:.1f} %")
-    if n < 30 or events == 0:
+    if n < MIN_PATIENTS or events == 0:
         return Judgement("imprecision", "very serious", detail)
     return Judgement("imprecision", "serious", detail)
 

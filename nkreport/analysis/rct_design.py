@@ -108,6 +108,9 @@ ESS_METHOD = "elir"
 #: Patients on NK cells in the design the book reports (the control arm is this minus the
 #: robust MAP prior's effective sample size, :func:`balanced_control_size`).
 REFERENCE_N_NK = 100
+#: The alternative and the control risk at which the book quotes the design's power.
+REFERENCE_OR = 0.5
+REFERENCE_CONTROL_RISK = 0.15
 #: True control risks of the operating characteristics (5 % to 60 %) ...
 CONTROL_RISK_GRID = np.round(np.arange(0.05, 0.6001, 0.025), 3)
 #: ... and true odds ratios NK vs control (1: the type I error).
@@ -486,3 +489,46 @@ def balanced_control_size(n_nk: int, prior_control: BetaMixture, method: str = E
     if n_control < 1:
         raise ValueError(f"the control prior is worth the whole control arm of {n_nk} (ESS {n_nk - n_control})")
     return n_control
+
+
+def compare_with_fisher(
+    n_nk: int,
+    n_control: int,
+    prior_nk: BetaMixture,
+    prior_control: BetaMixture,
+    control_risks=CONTROL_RISK_GRID,
+    odds_ratios=(1.0, REFERENCE_OR),
+) -> pd.DataFrame:
+    """The operating characteristics of the borrowing design beside those of equal arms of
+    ``n_nk`` analysed with the one-sided Fisher test (:func:`nkreport.analysis.assurance.power`),
+    one row per design, odds ratio and control risk; ``design`` names each."""
+    borrowing = operating_characteristics(n_nk, n_control, prior_nk, prior_control, control_risks, odds_ratios)
+    risks = borrowing["control_risk"].to_numpy()
+    fisher = fisher_design.power(int(n_nk), risks, borrowing["nk_risk"].to_numpy())
+    return pd.concat(
+        [
+            borrowing.assign(design=f"robust MAP, {n_nk} NK : {n_control} control"),
+            borrowing.assign(design=f"Fisher, {n_nk} per arm", n_control=int(n_nk), probability_of_success=fisher),
+        ],
+        ignore_index=True,
+    )
+
+
+def design_summary(comparison: pd.DataFrame, odds_ratio: float = REFERENCE_OR, control_risk=REFERENCE_CONTROL_RISK):
+    """Per design of :func:`compare_with_fisher`: the smallest and largest type I error over the
+    control risks and the power at ``odds_ratio`` and ``control_risk``."""
+    rows = []
+    for design, part in comparison.groupby("design", sort=False):
+        type1 = part.loc[part["null"], "probability_of_success"]
+        at = part[np.isclose(part["odds_ratio"], odds_ratio) & np.isclose(part["control_risk"], control_risk)]
+        if at.empty:
+            raise ValueError(f"no row at OR {odds_ratio} and control risk {control_risk}: add them to the grid")
+        rows.append(
+            {
+                "design": design,
+                "type1_min": float(type1.min()),
+                "type1_max": float(type1.max()),
+                "power": float(at["probability_of_success"].iloc[0]),
+            }
+        )
+    return pd.DataFrame(rows)

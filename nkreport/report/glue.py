@@ -71,6 +71,11 @@ def fmt_number(value: float, digits: int = 2) -> str:
     return f"{value:.{digits}f}"
 
 
+def fmt_signed(value: float, digits: int = 0) -> str:
+    """A number with a true minus sign: -38.2 → '−38'."""
+    return f"{value:.{digits}f}".replace("-", "\u2212")
+
+
 def mcmc_digits(mcse: float, max_digits: int = 2) -> int:
     """Decimal places a Monte Carlo estimate supports: the most (up to ``max_digits``) whose last
     place, 10^-d, is at least twice the Monte Carlo standard error, so that a rerun with another

@@ -439,3 +439,63 @@ def dictionary_frame(specs: tuple[ColumnSpec, ...]) -> pd.DataFrame:
 def sidecar_frame(keys: dict[str, str]) -> pd.DataFrame:
     """Sidecar keys and their meaning as a table."""
     return pd.DataFrame({"key": [Markup(f"`{k}`") for k in keys], "meaning": list(keys.values())})
+
+
+def conditional_assurance_table(grid: pd.DataFrame, prior_labels: dict[str, str]) -> pd.DataFrame:
+    """Conditional assurance (``assurance.conditional_assurance_grid``): one row per design
+    prior and control risk, one column per size per arm."""
+    out = grid.pivot_table(index=["prior", "control_risk"], columns="n_per_arm", values="assurance", sort=False)
+    rows = []
+    for (prior, risk), values in out.iterrows():
+        row = {
+            "design prior of the effect": prior_labels.get(prior, prior),
+            "assumed 30-day control risk": f"{100 * risk:.0f} %",
+        }
+        row.update({f"{n} per arm": f"{v:.2f}" for n, v in values.items()})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def absolute_effects_table(absolute: pd.DataFrame) -> pd.DataFrame:
+    """Infections per 1,000 without and with NK cells (``assurance.absolute_effects``)."""
+    from .glue import fmt_signed
+
+    return pd.DataFrame(
+        {
+            "assumed 30-day control risk": [f"{100 * r:.0f} %" for r in absolute["control_risk"]],
+            "BSI per 1,000 without NK cells": [f"{v:.0f}" for v in absolute["control_per"]],
+            "BSI per 1,000 with NK cells (median)": [f"{v:.0f}" for v in absolute["nk_per_median"]],
+            "difference per 1,000 (95 % interval)": [
+                f"{fmt_signed(m)} ({fmt_signed(lo)} to {fmt_signed(hi)})"
+                for m, lo, hi in zip(
+                    absolute["difference_median"], absolute["difference_low"], absolute["difference_high"], strict=True
+                )
+            ],
+        }
+    )
+
+
+def baseline_arms_table(untreated: pd.DataFrame) -> pd.DataFrame:
+    """The trial against each untreated rate (``baseline.untreated_rates``)."""
+
+    def interval(m, lo, hi):
+        return [f"{a:.2f} ({b:.2f} to {c:.2f})" for a, b, c in zip(m, lo, hi, strict=True)]
+
+    return pd.DataFrame(
+        {
+            "untreated arm": untreated["label"],
+            "BSI": [
+                f"{e}/{n} ({100 * e / n:.1f} %)"
+                for e, n in zip(untreated["comparator_events"], untreated["comparator_n"], strict=True)
+            ],
+            "trial's implied OR at this risk (95 % CrI)": interval(
+                untreated["or_median"], untreated["or_low"], untreated["or_high"]
+            ),
+            "P(trial risk < this risk)": [f"{p:.3f}" for p in untreated["p_below_control"]],
+            "two-sample OR (exact 95 % CI)": interval(
+                untreated["or_conditional"], untreated["or_conditional_low"], untreated["or_conditional_high"]
+            ),
+            "P(trial risk < arm's risk)": [f"{p:.3f}" for p in untreated["p_trial_below_arm"]],
+            "one-sided Fisher p": [f"{p:.3f}" for p in untreated["fisher_p_lower"]],
+        }
+    )

@@ -94,3 +94,11 @@ def test_effect_probabilities_and_absolute_effects():
             expected, abs=0.05
         )
         assert row["nk_per_median"] == pytest.approx(1000 * risk + expected[1], abs=0.05)
+
+
+def test_conditional_assurance_grid_has_every_cell():
+    log_or = np.random.default_rng(2).normal(-0.4, 0.5, 200)
+    grid = assurance.conditional_assurance_grid({"a": log_or}, (0.1, 0.3), (40, 80))
+    assert len(grid) == 4
+    cell = grid[(grid["control_risk"] == 0.3) & (grid["n_per_arm"] == 80)]["assurance"].iloc[0]
+    assert cell == pytest.approx(assurance.conditional_assurance(80, 0.3, log_or)["assurance"])

@@ -325,3 +325,24 @@ def test_assurance_matches_simulated_trials():
         )
     simulated = np.mean([decisions[t] for t in zip(x_control.tolist(), x_nk.tolist(), strict=True)])
     assert abs(simulated - exact) < 4 * math.sqrt(exact * (1 - exact) / draws)
+
+
+def test_compare_with_fisher_and_its_summary():
+    """The borrowing rows are the design's own operating characteristics, the Fisher rows the
+    exact power of equal arms; the summary reads the type I error range and the reference power."""
+    from nkreport.analysis import assurance as fisher_design
+
+    prior = priors.robustify(BetaMixture.beta(6.0, 14.0, "informative"), priors.ROBUST_WEIGHT)
+    frame = rct_design.compare_with_fisher(30, 24, rct_design.NK_PRIOR, prior, control_risks=(0.15, 0.3))
+    own = rct_design.operating_characteristics(30, 24, rct_design.NK_PRIOR, prior, (0.15, 0.3), (1.0, 0.5))
+    borrowing, fisher = (part for _, part in frame.groupby("design", sort=False))
+    assert np.allclose(borrowing["probability_of_success"], own["probability_of_success"])
+    expected = fisher_design.power(30, fisher["control_risk"].to_numpy(), fisher["nk_risk"].to_numpy())
+    assert np.allclose(fisher["probability_of_success"], expected)
+    summary = rct_design.design_summary(frame).set_index("design")
+    null = borrowing[borrowing["null"]]["probability_of_success"]
+    assert summary.iloc[0]["type1_max"] == pytest.approx(null.max())
+    at = borrowing[(borrowing["odds_ratio"] == 0.5) & np.isclose(borrowing["control_risk"], 0.15)]
+    assert summary.iloc[0]["power"] == pytest.approx(float(at["probability_of_success"].iloc[0]))
+    with pytest.raises(ValueError, match="add them to the grid"):
+        rct_design.design_summary(frame, control_risk=0.2)

@@ -66,6 +66,20 @@ def casemix_table(
     return pd.DataFrame(rows)
 
 
+#: The published odds ratio's confidence interval is not readable; its uncertainty is carried as
+#: a plausible range from the odds ratio divided by this factor to it multiplied by it (a log
+#: odds ratio known to within ±log 2, as wide as a 95 % interval from about a dozen events per arm).
+ODDS_RATIO_RANGE_FACTOR = 2.0
+
+
+def odds_ratio_range(odds_ratio: float, factor: float = ODDS_RATIO_RANGE_FACTOR) -> tuple[float, float]:
+    """The plausible range (odds_ratio / factor, odds_ratio × factor) carried through the
+    case-mix adjustment, symmetric on the log scale."""
+    if not odds_ratio > 0 or not factor >= 1:
+        raise ValueError("odds_ratio must be positive and factor at least 1")
+    return odds_ratio / factor, odds_ratio * factor
+
+
 def trial_abo_share(baseline: pd.DataFrame) -> tuple[int, int]:
     """(ABO-incompatible count, n) from the trial's baseline table."""
     row = baseline[baseline["characteristic"] == "ABO-incompatible"].iloc[0]

@@ -62,8 +62,9 @@ TAU_SCALE = 1.0
 #: Scales shown in the sensitivity analysis (Neuenschwander: 0.25 moderate, 0.5 substantial, 1 large).
 TAU_SCALES = (0.125, 0.25, 0.5, 1.0, 2.0)
 #: Sampling settings for every MAP fit, in one place. With two studies the posterior of tau has
-#: a funnel: target_accept 0.95 left a divergent transition for some seeds, 0.99 none.
-SAMPLING = Sampling(draws=2500, tune=1000, chains=2, target_accept=0.99)
+#: a funnel: target_accept 0.95 left a divergent transition for some seeds, 0.99 none. Four chains
+#: (R-hat is designed for several; Vehtari et al. 2021 recommend at least 4) of 1250 draws.
+SAMPLING = Sampling(draws=1250, tune=1000, chains=4, target_accept=0.99)
 #: Variables checked by the MCMC gate.
 GATED_VARS = ["mu", "tau", "theta", "theta_new"]
 
@@ -135,6 +136,22 @@ class QuadratureResult:
     def predictive_quantile(self, prob: float) -> float:
         root = _optimize.brentq(lambda logit: self.predictive_cdf(_special.expit(logit))[0] - prob, -30, 30, xtol=1e-10)
         return float(_special.expit(root))
+
+    def predictive_quantiles(self, probs) -> np.ndarray:
+        """Quantiles of the predictive distribution for many probabilities at once: the CDF on a
+        fine logit grid (spacing 0.005), inverted by linear interpolation in the logit (agrees
+        with :meth:`predictive_quantile`, which solves each one by root finding, to about 1e-6)."""
+        probs = np.asarray(probs, dtype=float)
+        logit = np.linspace(-30.0, 30.0, 12001)
+        cdf = self.predictive_cdf(_special.expit(logit))
+        keep = np.concatenate([[True], np.diff(cdf) > 0])  # strictly increasing for the inversion
+        return _special.expit(np.interp(probs, cdf[keep], logit[keep]))
+
+    def exact_points(self, size: int) -> np.ndarray:
+        """``size`` exact quantile points of the predictive distribution, at probabilities
+        (i - 1/2)/size: a deterministic sample with the exact distribution's tails (random draws,
+        MCMC or not, thin out the right tail)."""
+        return self.predictive_quantiles((np.arange(size) + 0.5) / size)
 
     def predictive_pdf(self, risk) -> np.ndarray:
         risk = np.atleast_1d(np.asarray(risk, dtype=float))
@@ -457,6 +474,7 @@ class MapPrior:
     quadrature: "QuadratureResult"
     mixture_fit: "priors.MixtureFit"
     max_cdf_difference: float  # largest |F_mixture - F_quadrature|
+    quantile_check: pd.DataFrame  # mixture_quantile_check: the mixture's quantiles against the exact ones
 
     @property
     def mixture(self) -> "priors.BetaMixture":
@@ -464,8 +482,38 @@ class MapPrior:
 
 
 _MAP_PRIORS: dict[tuple, MapPrior] = {}
-#: Number of predictive draws taken from the quadrature when no MCMC fit is used.
-QUADRATURE_DRAWS = 5000
+#: The Beta mixture is fitted to this many exact quantile points of the MAP prior (quadrature).
+MIXTURE_POINTS = 10000
+#: Probabilities at which the mixture's quantiles are compared with the exact MAP prior's ...
+MIXTURE_CHECK_PROBS = (0.025, 0.25, 0.5, 0.75, 0.975)
+#: ... and the largest difference allowed (absolute, on the risk scale: half a percentage point).
+MIXTURE_QUANTILE_TOLERANCE = 0.005
+
+
+def fit_mixture_to_quadrature(
+    quad: QuadratureResult, *, max_components: int = 3, criterion: str = "bic"
+) -> "priors.MixtureFit":
+    """The Beta-mixture approximation of the exact MAP prior: EM on :data:`MIXTURE_POINTS` exact
+    quantile points (:meth:`QuadratureResult.exact_points`), 1 to ``max_components`` components
+    compared by ``criterion``."""
+    from . import priors
+
+    points = quad.exact_points(MIXTURE_POINTS)
+    return priors.fit_beta_mixture(points, max_components=max_components, criterion=criterion)
+
+
+def mixture_quantile_check(mixture: "priors.BetaMixture", quad: QuadratureResult) -> pd.DataFrame:
+    """Quantiles of the Beta-mixture approximation against the exact MAP prior (quadrature), at
+    :data:`MIXTURE_CHECK_PROBS`; ``within`` says whether each differs by at most
+    :data:`MIXTURE_QUANTILE_TOLERANCE`."""
+    probs = np.asarray(MIXTURE_CHECK_PROBS)
+    exact = quad.predictive_quantiles(probs)
+    approx = np.array([mixture.quantile(p) for p in probs])
+    diff = approx - exact
+    return pd.DataFrame(
+        {"prob": probs, "exact": exact, "mixture": approx, "difference": diff,
+         "within": np.abs(diff) <= MIXTURE_QUANTILE_TOLERANCE}
+    )
 
 
 def map_prior(
@@ -479,9 +527,11 @@ def map_prior(
     method: str = "mcmc",
 ) -> MapPrior:
     """Fit the MAP model to the ``role`` rows of ``outcome`` and approximate its predictive
-    draws by a Beta mixture (EM, components by ``criterion``). ``method='mcmc'`` samples the
-    PyMC model (gated, and checked against quadrature); ``method='quadrature'`` draws from the
-    deterministic posterior of the same model (seeded). Cached per process."""
+    distribution by a Beta mixture (EM, components by ``criterion``), fitted to
+    :data:`MIXTURE_POINTS` exact quantile points of the quadrature solution (not to MCMC draws,
+    whose right tail is thinner than the exact prior's). ``method='mcmc'`` also samples the PyMC
+    model (gated, and checked against quadrature) for the chapters that show it;
+    ``method='quadrature'`` does not. Cached per process."""
     from . import priors
 
     if method not in ("mcmc", "quadrature"):
@@ -491,15 +541,11 @@ def map_prior(
     key = (name, tuple(studies["events"]), tuple(studies["n"]), tau_scale, max_components, criterion, method)
     if key not in _MAP_PRIORS:
         quad = map_quadrature(studies["events"], studies["n"], tau_scale=tau_scale)
-        if method == "mcmc":
-            fit = fit_map(studies, name, tau_scale=tau_scale)
-            draws = fit.predictive_draws
-        else:
-            fit = None
-            draws = quad.sample_predictive(QUADRATURE_DRAWS, np.random.default_rng(seed_for(name)))
-        mixture_fit = priors.fit_beta_mixture(draws, max_components=max_components, criterion=criterion)
+        fit = fit_map(studies, name, tau_scale=tau_scale) if method == "mcmc" else None
+        mixture_fit = fit_mixture_to_quadrature(quad, max_components=max_components, criterion=criterion)
         error = priors.max_cdf_difference(mixture_fit.mixture, quad.predictive_cdf)
-        _MAP_PRIORS[key] = MapPrior(fit, quad, mixture_fit, error)
+        check = mixture_quantile_check(mixture_fit.mixture, quad)
+        _MAP_PRIORS[key] = MapPrior(fit, quad, mixture_fit, error, check)
     return _MAP_PRIORS[key]
 
 

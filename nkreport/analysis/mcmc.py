@@ -6,6 +6,7 @@ with ArviZ, and raises :class:`ConvergenceError` naming the model and the failin
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,7 +19,8 @@ ESS_MIN = 1000
 class Sampling:
     """How a model is sampled with PyMC's NUTS: one convention for every model.
 
-    ``cores`` equals ``chains``; PyMC's own convergence checks are off (the gate below checks
+    Chains run in parallel on at most as many processes as the machine has cores (results do
+    not depend on it: each chain has its own seed). PyMC's own convergence checks are off (the gate below checks
     every fit), and so is the progress bar. ``compile_mode`` names a PyTensor backend
     (None: PyMC's default).
     """
@@ -35,7 +37,7 @@ class Sampling:
             draws=self.draws,
             tune=self.tune,
             chains=self.chains,
-            cores=self.chains,
+            cores=max(1, min(self.chains, os.cpu_count() or 1)),
             target_accept=self.target_accept,
             progressbar=False,
             compute_convergence_checks=False,

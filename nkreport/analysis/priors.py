@@ -350,7 +350,9 @@ def max_cdf_difference(mix: BetaMixture, reference_cdf, grid=None) -> float:
 
 # --------------------------------------------------------------------------- effective sample size
 
-ESS_METHODS = ("elir", "moment", "morita")
+#: ``morita``: Morita, Thall and Müller's definition, at the prior mean; ``morita_mode``: the same
+#: evaluated at the prior mode, as RBesT does for mixtures.
+ESS_METHODS = ("elir", "moment", "morita", "morita_mode")
 #: Morita's constant: the epsilon-information prior is the prior with its ESS divided by this
 #: (RBesT's default ``s = 100``).
 MORITA_C = 100.0
@@ -399,14 +401,33 @@ def _elir_integrand(mix: BetaMixture, logit: float) -> float:
 _ELIR_EDGES = (-400.0, -80.0, -30.0, -12.0, -6.0, -3.0, -1.5, 0.0, 1.5, 3.0, 6.0, 12.0, 30.0, 80.0, 400.0)
 
 
-def ess_elir(mix: BetaMixture) -> float:
-    """Expected local-information-ratio ESS (Neuenschwander et al. 2020):
-    E_prior[ i_prior(θ) / i_F(θ) ] with i_F(θ) = 1/(θ(1-θ)) the binomial Fisher information and
-    i_prior = -d²/dθ² log prior. Integrated on the logit scale, where the integrand is bounded
-    (on the θ scale it has integrable singularities at 0 and 1 when a shape is near 1).
+#: How the ELIR ESS treats a component with a shape exactly 1 (see :func:`ess_elir`).
+ELIR_BOUNDARY_RULES = ("limit", "literal")
+
+
+def ess_elir(mix: BetaMixture, *, boundary: str = "limit") -> float:
+    r"""Expected local-information-ratio ESS (Neuenschwander et al. 2020).
+
+    .. math:: \mathrm{ELIR} = E_{\text{prior}}\left[ i_{\text{prior}}(\theta) / i_F(\theta) \right],
+              \quad i_F(\theta) = 1/(\theta(1-\theta)),\quad i_{\text{prior}} = -\frac{d^2}{d\theta^2}\log p(\theta)
+
+    integrated on the logit scale, where the integrand is bounded (on the θ scale it has
+    integrable singularities at 0 and 1 when a shape is near 1). For one Beta(a, b) with
+    a, b > 1 it equals a + b.
+
+    **The boundary a = 1 (or b = 1).** The term (a - 1)/θ² of the prior's information vanishes
+    at a = 1, but for a → 1⁺ its expectation tends to w·b (w the component's weight), all of it
+    from θ ever closer to 0: the integral jumps at the boundary (for Beta(1, 1) it is 0 at the
+    boundary and 2 just above it). ``boundary='limit'`` (the default) returns the limit from
+    inside the parameter space, adding w_k b_k for every component with a_k = 1 and w_k a_k for
+    every component with b_k = 1, so that Beta(a, b) gives a + b also on the boundary and the
+    value is continuous in the shapes; ``boundary='literal'`` returns the integral as it stands
+    at the boundary (RBesT's numerical integral lands between the two).
 
     If a component has a shape below 1 its density is unbounded and the expected information
     ratio diverges: the ELIR ESS is then undefined and NaN is returned."""
+    if boundary not in ELIR_BOUNDARY_RULES:
+        raise ValueError(f"boundary must be one of {ELIR_BOUNDARY_RULES}, not {boundary!r}")
     if min(mix.a) < 1 or min(mix.b) < 1:
         return float("nan")
     value = error = 0.0
@@ -424,7 +445,15 @@ def ess_elir(mix: BetaMixture) -> float:
     value += float(np.sum(np.exp(log_norm - (b - 1) * _ELIR_EDGES[-1])[b > 1]))
     if not error <= 1e-6 * max(abs(value), 1.0):
         raise ArithmeticError(f"ELIR integral inaccurate: {value} ± {error}")
+    if boundary == "limit":
+        value += float(np.sum((w * b)[a == 1]) + np.sum((w * a)[b == 1]))
     return float(value)
+
+
+def elir_boundary_range(mix: BetaMixture) -> tuple[float, float]:
+    """The ELIR ESS at the boundary as it stands and as the limit from inside (equal unless a
+    component has a shape exactly 1): the range a reader should see when they differ."""
+    return ess_elir(mix, boundary="literal"), ess_elir(mix, boundary="limit")
 
 
 def ess_morita(mix: BetaMixture, *, at: str = "mean", c: float = MORITA_C) -> float:
@@ -454,6 +483,8 @@ def ess(mix: BetaMixture, method: str = "elir") -> float:
         return ess_moment(mix)
     if method == "morita":
         return ess_morita(mix)
+    if method == "morita_mode":
+        return ess_morita(mix, at="mode")
     raise ValueError(f"unknown ESS method {method!r}; choose from {ESS_METHODS}")
 
 
@@ -464,7 +495,7 @@ def ess_table(mixtures: dict[str, BetaMixture]) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- robustification and conflict
 
-#: The robust component: the uniform Beta(1, 1) (ESS 2, mean 1/2).
+#: The robust component: the uniform Beta(1, 1) (ESS 2 as the ELIR limit, mean 1/2).
 ROBUST_COMPONENT = BetaMixture.beta(1.0, 1.0, "robust Beta(1, 1)", robust=True)
 #: Prior weight of the robust component in the book's robust MAP priors (Schmidli et al. 2014
 #: use 0.1 to 0.5).

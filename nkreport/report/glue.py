@@ -92,6 +92,17 @@ def fmt_mcmc(value: float, mcse: float, max_digits: int = 2) -> str:
     return f"{value:.{mcmc_digits(mcse, max_digits)}f}"
 
 
+def fmt_mcmc_or(median: float, low: float, high: float, errors: dict) -> str:
+    """An MCMC odds ratio with its interval, "m (low to high)", each figure with no more decimals
+    than its own Monte Carlo standard error allows (``errors``: ``or_median``, ``or_low``,
+    ``or_high``, as from :func:`nkreport.analysis.comparative.log_or_mcse`): a tail limit is
+    often printed with fewer decimals than the median."""
+    return (
+        f"{fmt_mcmc(median, errors['or_median'])} "
+        f"({fmt_mcmc(low, errors['or_low'])} to {fmt_mcmc(high, errors['or_high'])})"
+    )
+
+
 def glue(key: str, value: Any, text: str | None = None, *, display: bool = False) -> GluedValue:
     """Glue ``value`` under ``key``; ``text`` is what prose shows (default ``str(value)``)."""
     from myst_nb import glue as nb_glue
@@ -135,3 +146,20 @@ def read_glued(keys=None, folder: str | Path | None = None) -> dict[str, dict]:
     if missing:
         raise KeyError(f"no chapter of the build in {execute_dir} glued {missing}")
     return {k: found[k] for k in keys}
+
+
+def glue_mcmc_or(key: str, summary: dict, errors: dict) -> None:
+    """Glue an MCMC odds-ratio summary (``summary`` from
+    :func:`nkreport.analysis.comparative.summarise_log_or`, ``errors`` from
+    :func:`~nkreport.analysis.comparative.log_or_mcse`) under ``<key>_or``, ``<key>_ci``,
+    ``<key>_ci_mcse``, ``<key>_p1`` and ``<key>_phalf``: the OR, each interval limit and each
+    probability with no more digits than its own Monte Carlo error allows."""
+    glue(f"{key}_or", summary["or_median"], fmt_mcmc(summary["or_median"], errors["or_median"]))
+    glue(
+        f"{key}_ci",
+        [summary["or_low"], summary["or_high"]],
+        f"{fmt_mcmc(summary['or_low'], errors['or_low'])} to {fmt_mcmc(summary['or_high'], errors['or_high'])}",
+    )
+    glue(f"{key}_ci_mcse", [errors["or_low"], errors["or_high"]], f"{errors['or_low']:.3f} and {errors['or_high']:.3f}")
+    glue(f"{key}_p1", summary["p_or_below_1"], fmt_mcmc(summary["p_or_below_1"], errors["p_or_below_1"]))
+    glue(f"{key}_phalf", summary["p_or_below_half"], fmt_mcmc(summary["p_or_below_half"], errors["p_or_below_half"]))

@@ -8,7 +8,7 @@ import pandas as pd
 
 from ..analysis.endpoints import clopper_pearson
 from ..data.schema import OUTCOME_LABELS, ROLE_LABELS, ColumnSpec
-from .glue import fmt_interval, fmt_percent
+from .glue import fmt_interval, fmt_mcmc, fmt_mcmc_or, fmt_percent
 from .markup import DATA_TABLE_CLASS, Markup, text
 
 
@@ -222,11 +222,12 @@ def comparative_effects_table(effects: pd.DataFrame) -> pd.DataFrame:
             "quantity": effects["quantity"],
             "evidence": effects["fit"].map(fit_names),
             "OR (95 % CrI)": [
-                f"{m:.2f} ({lo:.2f} to {hi:.2f})"
-                for m, lo, hi in zip(effects["or_median"], effects["or_low"], effects["or_high"], strict=False)
+                fmt_mcmc_or(row.or_median, row.or_low, row.or_high,
+                            {"or_median": row.mcse_or_median, "or_low": row.mcse_or_low, "or_high": row.mcse_or_high})
+                for row in effects.itertuples()
             ],
-            "P(OR < 1)": effects["p_or_below_1"].map(lambda p: f"{p:.2f}"),
-            "P(OR < 0.5)": effects["p_or_below_half"].map(lambda p: f"{p:.2f}"),
+            "P(OR < 1)": [fmt_mcmc(row.p_or_below_1, row.mcse_p_or_below_1) for row in effects.itertuples()],
+            "P(OR < 0.5)": [fmt_mcmc(row.p_or_below_half, row.mcse_p_or_below_half) for row in effects.itertuples()],
         }
     )
 
@@ -337,7 +338,8 @@ def ess_display_table(table: pd.DataFrame) -> pd.DataFrame:
             "prior": table["prior"],
             "ELIR": [f"{v:.1f}" for v in table["elir"]],
             "moment": [f"{v:.1f}" for v in table["moment"]],
-            "Morita": [f"{v:.1f}" for v in table["morita"]],
+            "Morita at the mean": [f"{v:.1f}" for v in table["morita"]],
+            "Morita at the mode": [f"{v:.1f}" for v in table["morita_mode"]],
         }
     )
 

@@ -124,3 +124,38 @@ def test_gate_uses_unrounded_diagnostics():
     assert report.max_rhat == float(az.rhat(idata)["x"])
     assert report.min_ess_bulk == float(az.ess(idata, method="bulk")["x"])
     assert report.max_rhat != round(report.max_rhat, 2)
+
+
+def test_vectorised_quantiles_agree_with_root_finding():
+    quad = map_model.map_quadrature(EVENTS, N)
+    probs = [0.001, 0.025, 0.25, 0.5, 0.75, 0.975, 0.999]
+    by_root = [quad.predictive_quantile(p) for p in probs]
+    np.testing.assert_allclose(quad.predictive_quantiles(probs), by_root, rtol=1e-5, atol=1e-8)
+
+
+def test_exact_points_are_the_quantiles_at_midpoint_probabilities():
+    quad = map_model.map_quadrature(EVENTS, N)
+    points = quad.exact_points(400)
+    assert np.all(np.diff(points) > 0)
+    # their empirical CDF is the exact CDF up to the half step 1/(2 size)
+    assert np.max(np.abs(quad.predictive_cdf(points) - (np.arange(400) + 0.5) / 400)) < 1e-5
+    # and their mean is the predictive mean up to the discretisation of the tails
+    assert points.mean() == pytest.approx(quad.predictive_mean, abs=2e-3)
+
+
+def test_mixture_quantile_check_flags_a_mixture_outside_the_tolerance():
+    from nkreport.analysis.priors import BetaMixture
+
+    quad = map_model.map_quadrature(EVENTS, N)
+    mixture = map_model.fit_mixture_to_quadrature(quad).mixture
+    check = map_model.mixture_quantile_check(mixture, quad)
+    assert check["within"].all(), check
+    np.testing.assert_allclose(check["exact"], [quad.predictive_quantile(p) for p in check["prob"]], rtol=1e-5)
+    wrong = map_model.mixture_quantile_check(BetaMixture.beta(2.0, 18.0), quad)
+    assert not wrong["within"].all()
+
+
+def test_sampling_runs_at_most_one_chain_per_core(monkeypatch):
+    monkeypatch.setattr(mcmc.os, "cpu_count", lambda: 2)
+    kwargs = map_model.SAMPLING.kwargs()
+    assert kwargs["chains"] == 4 and kwargs["cores"] == 2

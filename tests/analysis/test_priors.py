@@ -123,8 +123,50 @@ def test_ess_of_a_beta_is_a_plus_b(a, b):
 def test_elir_near_and_at_the_boundary():
     # a shape just above 1 puts the a-side information far out in the tail (closed-form tail)
     assert priors.ess_elir(BetaMixture.beta(1.0001, 60.0)) == pytest.approx(61.0001, rel=1e-6)
-    # at a = 1 the a-side term vanishes: ELIR = (b - 1) E[θ/(1-θ)] = a = 1 (a jump, not a + b)
-    assert priors.ess_elir(BetaMixture.beta(1.0, 60.0)) == pytest.approx(1.0, rel=1e-6)
+    # at a = 1 the a-side term vanishes: taken literally ELIR = (b - 1) E[θ/(1-θ)] = a = 1 (a jump,
+    # not a + b); the default is the limit from inside, a + b, continuous in the shapes
+    assert priors.ess_elir(BetaMixture.beta(1.0, 60.0), boundary="literal") == pytest.approx(1.0, rel=1e-6)
+    assert priors.ess_elir(BetaMixture.beta(1.0, 60.0)) == pytest.approx(61.0, rel=1e-6)
+    assert priors.ess_elir(BetaMixture.beta(1.0, 1.0)) == pytest.approx(2.0, rel=1e-9)
+    assert priors.ess_elir(BetaMixture.beta(1.0, 1.0), boundary="literal") == pytest.approx(0.0, abs=1e-9)
+    assert priors.ess_elir(BetaMixture.beta(7.0, 1.0)) == pytest.approx(8.0, rel=1e-6)
+
+
+@pytest.mark.parametrize("shapes", [((1.0, 3.0), (4.0, 1.0)), ((1.0, 2.0), (9.0, 5.0)), ((1.0, 1.0), (30.0, 1.0))])
+def test_elir_limit_is_continuous_at_the_boundary_of_a_mixture(shapes):
+    # the limit rule (adding w b for a = 1 and w a for b = 1) against the integral just inside the
+    # parameter space, where the closed-form tails carry the jump
+    (a1, a2), (b1, b2) = shapes
+    weights = (0.6, 0.4)
+    at_boundary = BetaMixture(weights, (a1, a2), (b1, b2))
+    inside = BetaMixture(weights, tuple(x + 1e-9 if x == 1 else x for x in (a1, a2)),
+                         tuple(x + 1e-9 if x == 1 else x for x in (b1, b2)))
+    assert priors.ess_elir(at_boundary) == pytest.approx(priors.ess_elir(inside, boundary="literal"), abs=1e-6)
+    literal, limit = priors.elir_boundary_range(at_boundary)
+    assert limit - literal == pytest.approx(
+        sum(w * b for w, a, b in zip(weights, (a1, a2), (b1, b2), strict=True) if a == 1)
+        + sum(w * a for w, a, b in zip(weights, (a1, a2), (b1, b2), strict=True) if b == 1)
+    )
+
+
+def test_elir_boundary_rule_is_checked():
+    with pytest.raises(ValueError, match="boundary"):
+        priors.ess_elir(MIX, boundary="mode")
+
+
+def test_morita_at_mean_and_mode_differ_for_a_skewed_mixture():
+    # for one Beta both points give (a + b)(1 - 1/c) only when the curvature matches; for a mixture
+    # the mean can sit where the log density is convex and Morita's ESS turns negative
+    robust = priors.robustify(MIX, 0.5)
+    table = priors.ess_table({"robust": robust})
+    assert set(priors.ESS_METHODS) <= set(table.columns)
+    assert table.loc[0, "morita"] == pytest.approx(priors.ess_morita(robust, at="mean"))
+    assert table.loc[0, "morita_mode"] == pytest.approx(priors.ess_morita(robust, at="mode"))
+    assert table.loc[0, "morita"] != pytest.approx(table.loc[0, "morita_mode"], rel=1e-3)
+    # the curvature at the mode, by finite differences, is what the mode variant reads
+    mode, h = robust.mode(), 1e-5
+    curvature = -(robust.logpdf(mode + h) - 2 * robust.logpdf(mode) + robust.logpdf(mode - h)) / h**2
+    assert float(priors.observed_information(robust, mode)) == pytest.approx(float(curvature), rel=1e-4)
 
 
 def test_elir_undefined_below_shape_one():
@@ -280,8 +322,8 @@ def test_update_table_against_closed_forms():
     uniform = table.iloc[0]
     assert uniform["posterior_mean"] == pytest.approx(7 / 21)
     assert uniform["p_below_threshold"] == pytest.approx(stats.beta.cdf(0.3, 7, 14))
-    # ELIR counts curvature: the flat Beta(1, 1) has none (the a + b convention would say 2)
-    assert uniform["prior_ess"] == pytest.approx(0.0, abs=1e-9)
+    # the flat Beta(1, 1): ELIR's limit from inside the parameter space, a + b = 2
+    assert uniform["prior_ess"] == pytest.approx(2.0, abs=1e-9)
     assert table.iloc[1]["prior_informative_weight"] == pytest.approx(0.8)
     conflict = priors.update_table({"robust": priors.robustify(MIX, 0.2)}, 12, 19)
     assert conflict.iloc[0]["posterior_informative_weight"] < 0.8
@@ -319,3 +361,15 @@ def test_informative_weight_follows_the_robust_flag_not_the_label():
         for w, a, b in zip(mix.weights, mix.a, mix.b, strict=True)
     ]
     assert priors.informative_weight(posterior) == pytest.approx(evidence[0] / sum(evidence))
+
+
+def test_casemix_odds_ratio_range_is_symmetric_on_the_log_scale():
+    low, high = casemix.odds_ratio_range(2.87)
+    assert np.log(2.87) - np.log(low) == pytest.approx(np.log(high) - np.log(2.87))
+    assert high / low == pytest.approx(casemix.ODDS_RATIO_RANGE_FACTOR**2)
+    # a larger odds ratio means a larger adjustment: the range's ends bracket the point value
+    risks = [casemix.expected_risk(0.2, 0.0, 6 / 19, value) for value in (low, 2.87, high)]
+    assert risks[0] < risks[1] < risks[2]
+    with pytest.raises(ValueError):
+        casemix.odds_ratio_range(0.0)
+

@@ -45,3 +45,12 @@ def test_mcmc_digits_follow_the_monte_carlo_error():
     assert mcmc_digits(0.04) == 1 and mcmc_digits(0.06) == 0
     assert mcmc_digits(0.0) == 2 and mcmc_digits(1e-9, max_digits=3) == 3
     assert fmt_mcmc(0.8049, 0.009) == "0.8" and fmt_mcmc(0.9812, 0.002) == "0.98"
+
+
+def test_mcmc_odds_ratio_prints_each_figure_to_its_own_error():
+    from nkreport.report.glue import fmt_mcmc_or
+
+    # a median known to 0.003 keeps two decimals; a tail limit known to 0.03 keeps one, to 0.06 none
+    errors = {"or_median": 0.003, "or_low": 0.004, "or_high": 0.03}
+    assert fmt_mcmc_or(0.3214, 0.1107, 0.9123, errors) == "0.32 (0.11 to 0.9)"
+    assert fmt_mcmc_or(0.6, 0.18, 1.85, {**errors, "or_high": 0.06}) == "0.60 (0.18 to 2)"

@@ -494,6 +494,15 @@ def effect_mcse(result: Fit) -> dict[str, dict]:
     }
 
 
+def summary_with_errors(result: Fit) -> dict[str, dict]:
+    """:func:`effect_summary` with, for the pooled, trial and predictive effects, each summary's
+    Monte Carlo standard error under ``mcse_<name>`` (:func:`effect_mcse`)."""
+    summary = effect_summary(result)
+    for quantity, errors in effect_mcse(result).items():
+        summary[quantity] = {**summary[quantity], **{f"mcse_{key}": value for key, value in errors.items()}}
+    return summary
+
+
 def effect_summary(result: Fit) -> dict[str, dict]:
     """Pooled log-OR, the trial's own implied effect and the predictive effect in a new study."""
     return {
@@ -540,7 +549,7 @@ def leave_one_out(fits: dict[str, Fit]) -> pd.DataFrame:
         ev, study_id = result.evidence, result.setting.left_out
         if study_id is None:
             continue
-        s = effect_summary(result)
+        s = summary_with_errors(result)
         rows.append(
             {
                 "left_out": ev.studies.set_index("study_id").loc[study_id, "study"],
@@ -677,8 +686,7 @@ def effects_table(fits: dict[str, Fit], labels=("with_trial", "without_trial")) 
     rows = []
     for quantity, name in names.items():
         for label in labels:
-            s = effect_summary(fits[label])[quantity]
-            s = {**s, **{f"mcse_{key}": value for key, value in effect_mcse(fits[label])[quantity].items()}}
+            s = summary_with_errors(fits[label])[quantity]
             if quantity == "trial" and not fits[label].setting.include_trial:
                 name_here = "the trial's OR predicted without its data"
             else:
@@ -711,11 +719,21 @@ def forest_rows(fits: dict[str, Fit], evidence: Evidence, adjusted: dict[str, st
     trial_name = evidence.studies.set_index("study_id").loc[trial_row["study_id"], "study"]
     rows.append(
         {
-            "label": f"{trial_name}  NK {trial_row['events']}/{trial_row['n']} (implied, exchangeable baseline)",
+            "label": f"{trial_name}  NK {trial_row['events']}/{trial_row['n']} (implied, borrowing)",
             "kind": "trial",
             **_interval(summarise_log_or(fits["with_trial"].trial_effect())),
         }
     )
+    if "trial_without_borrowing" in fits:
+        # the same trial read against the untreated arms alone: no shrinkage towards the earlier
+        # treated arms (the shrunk value above is not the trial's own evidence)
+        rows.append(
+            {
+                "label": f"{trial_name} (against untreated arms, no borrowing)",
+                "kind": "trial",
+                **_interval(summarise_log_or(fits["trial_without_borrowing"].trial_effect())),
+            }
+        )
     labelled = [("without_trial", "without the trial"), ("with_trial", "with the trial")]
     labelled += [(label, text) for label, text in adjusted.items() if label in fits]
     for label, text in labelled:

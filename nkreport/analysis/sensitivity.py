@@ -167,7 +167,7 @@ def run(evidence: Evidence | None = None, **kwargs) -> tuple[pd.DataFrame, dict[
 def sensitivity_table(evidence: Evidence, described, fits: dict[str, Fit]) -> pd.DataFrame:
     rows = []
     for group, description, setting in described:
-        summary = comparative.effect_summary(fits[setting.label])
+        summary = comparative.summary_with_errors(fits[setting.label])
         arms_used = int((comparative.arm_sizes(evidence, setting) > 0).sum())
         comparative_used = [
             sid

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 ROLES = ("trial", "earlier_treated", "earlier_untreated", "external_baseline")
-OUTCOMES = ("bsi", "rejection", "related_ae", "hcc_recurrence")
+OUTCOMES = ("bsi", "rejection", "related_ae", "severe_related_ae", "hcc_recurrence")
 ARMS = ("nk", "control")
 USES = ("primary", "sensitivity")
 VERIFIED = ("yes", "derived", "unverified")
@@ -24,6 +24,7 @@ OUTCOME_LABELS = {
     "bsi": "bloodstream infection",
     "rejection": "acute rejection",
     "related_ae": "infusion-related adverse event",
+    "severe_related_ae": "severe infusion-related adverse event",
     "hcc_recurrence": "HCC recurrence",
 }
 VERIFIED_LABELS = {

@@ -161,7 +161,9 @@ def comparator_test_table(one_sample: pd.DataFrame, two_sample: pd.DataFrame | N
         f"{100 * by_name.loc[name, 'rd_high']:+.1f}) points"
         for name in table["comparator"]
     ]
-    for column, label in (("fisher_p", "Fisher p (two-sided)"), ("boschloo_p", "Boschloo p (two-sided)")):
+    # one-sided, for fewer BSIs in the trial, like the binomial column: Boschloo's test is uniformly
+    # more powerful than Fisher's for a one-sided alternative (its p-value is never the larger)
+    for column, label in (("fisher_p_lower", "Fisher p, trial lower"), ("boschloo_p_lower", "Boschloo p, trial lower")):
         table[label] = [
             _p_value(by_name.loc[name, column]) if name in by_name.index else "" for name in table["comparator"]
         ]
@@ -232,17 +234,30 @@ def comparative_effects_table(effects: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def _mcmc_cells(table: pd.DataFrame, prefix: str, name: str) -> list[str]:
+    """``<prefix>_<name>`` of each row with the digits its ``<prefix>_mcse_<name>`` allows."""
+    return [fmt_mcmc(v, e) for v, e in zip(table[f"{prefix}_{name}"], table[f"{prefix}_mcse_{name}"], strict=True)]
+
+
+def _mcmc_or_cells(table: pd.DataFrame, prefix: str) -> list[str]:
+    """``OR (low to high)`` of each row, each figure to the digits its Monte Carlo error allows."""
+    return [
+        fmt_mcmc_or(
+            row[f"{prefix}_or_median"], row[f"{prefix}_or_low"], row[f"{prefix}_or_high"],
+            {key: row[f"{prefix}_mcse_{key}"] for key in ("or_median", "or_low", "or_high")},
+        )
+        for _, row in table.iterrows()
+    ]
+
+
 def leave_one_out_table(loo: pd.DataFrame) -> pd.DataFrame:
     """The pooled and new-study OR with each data source left out."""
     return pd.DataFrame(
         {
             "left out": loo["left_out"],
-            "pooled OR (95 % CrI)": [
-                f"{m:.2f} ({lo:.2f} to {hi:.2f})"
-                for m, lo, hi in zip(loo["pooled_or_median"], loo["pooled_or_low"], loo["pooled_or_high"], strict=False)
-            ],
-            "P(pooled OR < 1)": loo["pooled_p_or_below_1"].map(lambda p: f"{p:.2f}"),
-            "P(new-study OR < 1)": loo["predictive_p_or_below_1"].map(lambda p: f"{p:.2f}"),
+            "pooled OR (95 % CrI)": _mcmc_or_cells(loo, "pooled"),
+            "P(pooled OR < 1)": _mcmc_cells(loo, "pooled", "p_or_below_1"),
+            "P(new-study OR < 1)": _mcmc_cells(loo, "predictive", "p_or_below_1"),
         }
     )
 
@@ -255,20 +270,10 @@ def sensitivity_table(table: pd.DataFrame, groups: dict[str, str]) -> pd.DataFra
             "setting": table["assumption"],
             "arms": table["arms"],
             "comparative studies": table["comparative_studies"],
-            "pooled OR (95 % CrI)": [
-                f"{m:.2f} ({lo:.2f} to {hi:.2f})"
-                for m, lo, hi in zip(
-                    table["pooled_or_median"], table["pooled_or_low"], table["pooled_or_high"], strict=False
-                )
-            ],
-            "P(pooled OR < 1)": table["pooled_p_or_below_1"].map(lambda p: f"{p:.2f}"),
-            "trial's implied OR": [
-                f"{m:.2f} ({lo:.2f} to {hi:.2f})"
-                for m, lo, hi in zip(
-                    table["trial_or_median"], table["trial_or_low"], table["trial_or_high"], strict=False
-                )
-            ],
-            "P(new-study OR < 1)": table["predictive_p_or_below_1"].map(lambda p: f"{p:.2f}"),
+            "pooled OR (95 % CrI)": _mcmc_or_cells(table, "pooled"),
+            "P(pooled OR < 1)": _mcmc_cells(table, "pooled", "p_or_below_1"),
+            "trial's implied OR": _mcmc_or_cells(table, "trial"),
+            "P(new-study OR < 1)": _mcmc_cells(table, "predictive", "p_or_below_1"),
         }
     )
 

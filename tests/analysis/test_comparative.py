@@ -296,3 +296,22 @@ def test_log_or_mcse_of_independent_draws_against_closed_forms():
     assert errors["or_median"] == pytest.approx(expected_median, rel=0.2)
     with pytest.raises(ValueError, match="chain, draw"):
         comparative.log_or_mcse(draws.reshape(-1))
+
+
+@pytest.mark.slow
+def test_summaries_carry_their_monte_carlo_errors_and_the_forest_shows_the_trial_unborrowed(main_fits, evidence):
+    effects = comparative.effects_table(main_fits, ("with_trial", "without_trial"))
+    for row in effects.itertuples():
+        fit = main_fits[row.fit]
+        quantity = {"pooled OR": "pooled", "OR in a new study": "predictive"}.get(row.quantity, "trial")
+        expected = comparative.effect_mcse(fit)[quantity]
+        assert row.mcse_or_high == pytest.approx(expected["or_high"]) and row.mcse_p_or_below_1 >= 0
+    rows = comparative.forest_rows(main_fits, evidence)
+    trial_rows = rows[rows["kind"] == "trial"]
+    assert len(trial_rows) == 1 + ("trial_without_borrowing" in main_fits)
+    if "trial_without_borrowing" in main_fits:
+        unborrowed = trial_rows.iloc[-1]
+        assert "no borrowing" in unborrowed["label"]
+        assert unborrowed["median"] == pytest.approx(
+            np.median(main_fits["trial_without_borrowing"].trial_effect())
+        )

@@ -57,20 +57,23 @@ class Judgement:
             raise ValueError(f"unknown concern {self.concern!r}; expected one of {tuple(DOWNGRADE)}")
 
 
-def imprecision(or_low: float, or_high: float) -> Judgement:
-    """Imprecision from the interval of an odds ratio (see the module docstring)."""
+def imprecision(or_low: float, or_high: float, interval_text: str | None = None) -> Judgement:
+    """Imprecision from the interval of an odds ratio (see the module docstring). The reason
+    quotes the interval as ``interval_text`` (e.g. printed to the digits its Monte Carlo error
+    allows), by default to two decimals."""
     if not or_low <= or_high:
         raise ValueError(f"interval ({or_low}, {or_high}) is not ordered")
+    shown = interval_text or f"{or_low:.2f} to {or_high:.2f}"
     if or_high < 1 or or_low > 1:
-        return Judgement("imprecision", "not serious", f"the interval {or_low:.2f} to {or_high:.2f} excludes no effect")
+        return Judgement("imprecision", "not serious", f"the interval {shown} excludes no effect")
     if or_low < IMPORTANT_BENEFIT_OR and or_high > APPRECIABLE_HARM_OR:
         return Judgement(
             "imprecision",
             "very serious",
-            f"the interval {or_low:.2f} to {or_high:.2f} includes an important benefit (OR < "
+            f"the interval {shown} includes an important benefit (OR < "
             f"{IMPORTANT_BENEFIT_OR:g}) and an appreciable harm (OR > {APPRECIABLE_HARM_OR:.2f})",
         )
-    return Judgement("imprecision", "serious", f"the interval {or_low:.2f} to {or_high:.2f} includes no effect")
+    return Judgement("imprecision", "serious", f"the interval {shown} includes no effect")
 
 
 def imprecision_of_a_rate(events: int, n: int, upper: float | None = None) -> Judgement:

@@ -59,3 +59,10 @@ def test_bad_ratings_are_refused():
     with pytest.raises(ValueError, match="not ordered"):
         certainty.imprecision(2.0, 1.0)
     assert "no serious concern" == certainty.reasons([Judgement("imprecision", "not serious", "r")])
+
+
+def test_imprecision_quotes_the_interval_as_printed():
+    # the reason repeats the interval as the table prints it (MCMC limits to their own digits)
+    judgement = certainty.imprecision(0.18, 1.91, "0.2 to 1.9")
+    assert judgement.concern == "very serious" and "the interval 0.2 to 1.9 includes" in judgement.reason
+    assert "0.18 to 1.91" in certainty.imprecision(0.18, 1.91).reason

@@ -31,6 +31,8 @@ TEXT_WIDTH_IN = 210 / 25.4 - 2.0
 SAVE_PAD_IN = 0.1
 #: Widest figure drawn: the text width less the display padding, so that print scale is 1.
 FIGURE_WIDTH_IN = 6.0
+#: Tallest figure drawn: room for its caption on an A4 page (text height about 9.7 in).
+MAX_FIGURE_HEIGHT_IN = 8.0
 #: Smallest text, in points, at the printed size.
 MIN_TEXT_PT = 8.0
 #: matplotlib settings for every figure: text sizes readable in print, TrueType fonts in PDF.
@@ -342,12 +344,15 @@ def sensitivity_panels(table: pd.DataFrame, groups: dict[str, str]):
     present = [g for g in groups if g in set(table["group"]) and g != "main"]
     main = table[table["group"] == "main"]
     parts = [pd.concat([main, table[table["group"] == g]]) for g in present]
-    wrapped = [[textwrap.fill(str(label), 44) for label in part["assumption"]] for part in parts]
-    # a row takes 1 unit for one line of label and 0.45 more for each further line
-    spans = [np.array([1.0 + 0.45 * label.count("\n") for label in labels]) for labels in wrapped]
+    wrapped = [[textwrap.fill(str(label), 52) for label in part["assumption"]] for part in parts]
+    # a row takes 1 unit for one line of label and 0.5 more for each further line; a unit is
+    # 0.27 in, less when the figure would not fit on a page with its caption
+    spans = [np.array([1.0 + 0.5 * label.count("\n") for label in labels]) for labels in wrapped]
     heights = [float(span.sum()) for span in spans]
-    key_in, panel_gap_in = 0.3, 0.42
-    height = 0.27 * sum(heights) + panel_gap_in * len(present) + 0.75 + key_in
+    key_in, panel_gap_in = 0.3, 0.38
+    fixed_in = panel_gap_in * len(present) + 0.75 + key_in
+    unit_in = min(0.27, (MAX_FIGURE_HEIGHT_IN - 0.1 - fixed_in) / sum(heights))
+    height = unit_in * sum(heights) + fixed_in
     fig, axes = plt.subplots(
         len(present),
         1,

@@ -22,7 +22,7 @@ import pytest  # noqa: E402
 from scipy import stats  # noqa: E402
 
 from nkreport import data  # noqa: E402
-from nkreport.analysis import baseline, endpoints  # noqa: E402
+from nkreport.analysis import baseline, endpoints, sensitivity  # noqa: E402
 from nkreport.report import figures  # noqa: E402
 
 TRIAL = (6, 19)
@@ -86,27 +86,24 @@ def _comparative_rows():
 
 
 def _sensitivity_table():
-    groups = {"main": "main analysis", "prior": "heterogeneity prior", "data": "which data", "model": "model form"}
+    """The chapter's settings and their names (from the analysis), with stand-in estimates."""
     rows = []
-    for group, count in (("main", 1), ("prior", 3), ("data", 3), ("model", 2)):
-        for k in range(count):
-            centre = -0.8 + 0.2 * k
-            rows.append(
-                {
-                    "group": group,
-                    # as long as the chapter's longest setting names
-                    "assumption": f"{groups[group]}, setting {k + 1}: trial baseline higher (sicker case mix, "
-                    "genotype-selected controls): shift mean 0.5, SD 0.25",
-                    "pooled_median": centre,
-                    "pooled_low": centre - 1.0,
-                    "pooled_high": centre + 0.9,
-                    "trial_median": centre + 0.3,
-                    "trial_low": centre - 1.5,
-                    "trial_high": centre + 1.8,
-                    "pooled_p_or_below_1": 0.9 - 0.05 * k,
-                }
-            )
-    return pd.DataFrame(rows), groups
+    for k, (group, assumption, _) in enumerate(sensitivity.sensitivity_settings()):
+        centre = -0.8 + 0.05 * k
+        rows.append(
+            {
+                "group": group,
+                "assumption": assumption,
+                "pooled_median": centre,
+                "pooled_low": centre - 1.0,
+                "pooled_high": centre + 0.9,
+                "trial_median": centre + 0.3,
+                "trial_low": centre - 1.5,
+                "trial_high": centre + 1.8,
+                "pooled_p_or_below_1": 0.95 - 0.02 * k,
+            }
+        )
+    return pd.DataFrame(rows), sensitivity.GROUPS
 
 
 def _assurance_curves():
@@ -254,6 +251,9 @@ def test_figure_is_readable_at_its_printed_size(cohorts, name):
         width, scale, smallest = figures.printed_size(fig)
         assert width <= figures.TEXT_WIDTH_IN, f"{name}: {width:.2f} in wide, printed at {scale:.0%}"
         assert smallest >= figures.MIN_TEXT_PT, f"{name}: smallest text {smallest:.1f} pt at the printed size"
+        fig.canvas.draw()
+        height = fig.get_tightbbox(fig.canvas.get_renderer()).height + 2 * figures.SAVE_PAD_IN
+        assert height <= figures.MAX_FIGURE_HEIGHT_IN, f"{name}: {height:.2f} in tall, no room for its caption"
     finally:
         plt.close(fig)
 
@@ -286,3 +286,36 @@ def test_pdf_figures_embed_truetype_fonts():
     content = buffer.getvalue()
     assert b"/Subtype /TrueType" in content or b"/Subtype /CIDFontType2" in content
     assert b"/Subtype /Type3" not in content
+
+
+def _drawn_texts(fig) -> list[tuple[str, object]]:
+    """Every text the renderer draws (not tick labels outside the view), with its extent."""
+    from unittest import mock
+
+    from matplotlib.text import Text
+
+    drawn = []
+    original = Text.draw
+
+    def record(self, renderer):
+        if self.get_visible() and self.get_text().strip():
+            drawn.append(self)
+        return original(self, renderer)
+
+    with mock.patch.object(Text, "draw", record):
+        fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    # Text's own extent: an annotation's would include its leader line
+    return [(t.get_text(), Text.get_window_extent(t, renderer)) for t in drawn]
+
+
+@pytest.mark.parametrize("name", FIGURE_NAMES)
+def test_no_two_texts_of_a_figure_overlap(cohorts, name):
+    fig = _figures(cohorts)[name]()
+    try:
+        texts = _drawn_texts(fig)
+        assert texts
+        overlapping = [(a[0], b[0]) for i, a in enumerate(texts) for b in texts[i + 1 :] if a[1].overlaps(b[1])]
+        assert overlapping == [], name
+    finally:
+        plt.close(fig)

@@ -309,13 +309,14 @@ def on_html_page_context(app: Sphinx, pagename: str, templatename: str, context:
     context["theme_extra_footer"] = f'{footer}<p class="nkreport-watermark">{watermark(fingerprint)}</p>'
 
 
-#: IPython configuration for the chapters' kernels: every matplotlib figure is also kept as a
-#: PDF, which the LaTeX build prefers to the PNG (vector figures in the printed book).
-KERNEL_CONFIG = 'c = get_config()  # noqa: F821\nc.InlineBackend.figure_formats = {"png", "pdf"}\n'
+#: IPython configuration for the chapters' kernels: every matplotlib figure is kept as SVG,
+#: which the HTML shows (sharp on any screen), and as PDF, which the LaTeX build prefers (vector
+#: figures in the printed book). Both are vector formats: nothing is rasterised at a fixed dpi.
+KERNEL_CONFIG = 'c = get_config()  # noqa: F821\nc.InlineBackend.figure_formats = {"svg", "pdf"}\n'
 
 
 def kernel_profile(build_dir: Path) -> Path:
-    """Write an IPython folder whose kernel profile keeps figures as PNG and PDF; return it."""
+    """Write an IPython folder whose kernel profile keeps figures as SVG and PDF; return it."""
     ipython_dir = build_dir / ".ipython-nkreport"
     config = ipython_dir / "profile_default" / "ipython_kernel_config.py"
     config.parent.mkdir(parents=True, exist_ok=True)

@@ -1,10 +1,17 @@
-"""One function per figure the book shows; each returns a matplotlib Figure."""
+"""One function per figure the book shows; each returns a matplotlib Figure.
+
+Every figure is drawn at the size it is printed: at most :data:`FIGURE_WIDTH_IN` wide, so that
+the PDF (A4, text width :data:`TEXT_WIDTH_IN`) never scales it down, with no text smaller than
+:data:`MIN_TEXT_PT`; :func:`printed_size` measures both. Fonts are embedded in PDF figures as
+TrueType (Type 42), never as Type 3.
+"""
 
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import FuncFormatter
 
 from ..analysis.endpoints import clopper_pearson
 from ..data.schema import OUTCOME_LABELS, ROLE_LABELS, ROLES
@@ -18,10 +25,79 @@ ROLE_COLOURS = {
 }
 ROLE_MARKERS = {"trial": "D", "earlier_treated": "o", "earlier_untreated": "s", "external_baseline": "^"}
 
+#: Width of the PDF's text block in inches: A4 (210 mm) less Sphinx's 1 in margins on each side.
+TEXT_WIDTH_IN = 210 / 25.4 - 2.0
+#: Padding the notebook display adds around the tight bounding box of a figure (each side).
+SAVE_PAD_IN = 0.1
+#: Widest figure drawn: the text width less the display padding, so that print scale is 1.
+FIGURE_WIDTH_IN = 6.0
+#: Tallest figure drawn: room for its caption on an A4 page (text height about 9.7 in).
+MAX_FIGURE_HEIGHT_IN = 8.0
+#: Smallest text, in points, at the printed size.
+MIN_TEXT_PT = 8.0
+#: matplotlib settings for every figure: text sizes readable in print, TrueType fonts in PDF.
+STYLE = {
+    "font.size": 9,
+    "axes.titlesize": 9,
+    "axes.labelsize": 9,
+    "xtick.labelsize": 8,
+    "ytick.labelsize": 8,
+    "legend.fontsize": 8,
+    "figure.titlesize": 9,
+    "pdf.fonttype": 42,
+    "ps.fonttype": 42,
+    "svg.fonttype": "path",
+}
+plt.rcParams.update(STYLE)
+#: Markers and line styles that tell lines apart without colour.
+LINE_MARKERS = ("o", "s", "^", "v", "D", "P", "X", "<", ">", "*", "h", "p")
+LINE_STYLES = ("-", "--", "-.", ":")
+
+
+def printed_size(fig, text_width_in: float = TEXT_WIDTH_IN) -> tuple[float, float, float]:
+    """Width and smallest text of a figure as printed.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure as a chapter displays it (saved to its tight bounding box plus
+        :data:`SAVE_PAD_IN` on each side).
+    text_width_in : float
+        The printed text width; a wider figure is scaled down to it.
+
+    Returns
+    -------
+    tuple of float
+        (natural width in inches, scale at which it is printed (at most 1), smallest visible
+        text in points at the printed size).
+    """
+    from matplotlib.text import Text
+
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    width = fig.get_tightbbox(renderer).width + 2 * SAVE_PAD_IN
+    scale = min(1.0, text_width_in / width)
+    sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+    return width, scale, scale * min(sizes)
+
+
+def _key_above(fig, ax, ncol: int = 2) -> None:
+    """The legend of ``ax`` in a band across the top of the figure, never over the data; lays
+    the figure out to leave room for it."""
+    handles, labels = ax.get_legend_handles_labels()
+    rows = -(-len(labels) // ncol)
+    fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 1.0), ncol=ncol, frameon=False, fontsize=8)
+    fig.tight_layout(rect=(0, 0, 1, 1 - (0.2 * rows + 0.06) / fig.get_size_inches()[1]))
+
+
+def _percent_axis(axis, decimals: int = 0) -> None:
+    """Label an axis holding proportions (0-1) in percent, without a % sign on each tick."""
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{100 * v:.{decimals}f}"))
+
 
 def flow_figure(planned_n: int, infused_n: int, bsi_events: int, window_days: int):
     """Patient flow: planned → infused → stopped early, with the primary endpoint count."""
-    fig, ax = plt.subplots(figsize=(7.5, 2.6))
+    fig, ax = plt.subplots(figsize=(FIGURE_WIDTH_IN, 2.2))
     ax.set_axis_off()
     boxes = [
         (0.12, f"Planned\n{planned_n} patients"),
@@ -35,13 +111,13 @@ def flow_figure(planned_n: int, infused_n: int, bsi_events: int, window_days: in
             label,
             ha="center",
             va="center",
-            fontsize=11,
+            fontsize=9.5,
             bbox=dict(boxstyle="round,pad=0.6", facecolor="#eef3f8", edgecolor="#34495e"),
         )
     for start, end in ((0.22, 0.30), (0.54, 0.615)):
         ax.annotate("", xy=(end, 0.5), xytext=(start, 0.5), arrowprops=dict(arrowstyle="->", lw=1.5))
     ax.text(
-        0.42, 0.08, f"{planned_n - infused_n} planned patients never enrolled", ha="center", fontsize=9, color="#555"
+        0.42, 0.08, f"{planned_n - infused_n} planned patients never enrolled", ha="center", fontsize=8.5, color="#555"
     )
     ax.set_xlim(0, 0.9)
     ax.set_ylim(0, 1)
@@ -56,7 +132,7 @@ def forest_raw(cohorts: pd.DataFrame, outcome: str, level: float = 0.95):
     rows = rows.sort_values(["role_order", "study"]).reset_index(drop=True)
     low, high = clopper_pearson(rows["events"], rows["n"], level)
     proportion = (rows["events"] / rows["n"]).to_numpy(dtype=float)
-    fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(rows) + 1.4))
+    fig, ax = plt.subplots(figsize=(FIGURE_WIDTH_IN, 0.3 * len(rows) + 1.5))
     y = np.arange(len(rows))[::-1]
     for role in ROLES:
         mask = (rows["role"] == role).to_numpy()
@@ -77,11 +153,12 @@ def forest_raw(cohorts: pd.DataFrame, outcome: str, level: float = 0.95):
         for s, e, n, w, v in zip(rows["study"], rows["events"], rows["n"], windows, rows["verified"], strict=False)
     ]
     ax.set_yticks(y, labels, fontsize=8)
-    ax.set_xlim(0, 1)
-    ax.set_xlabel(f"proportion with {OUTCOME_LABELS[outcome]} (exact {round(100 * level)} % CI)")
+    ax.set_xlim(-0.025, 1.025)  # a marker at 0 % or 100 % is drawn whole
+    ax.set_ylim(-0.7, len(rows) - 0.3)
+    _percent_axis(ax.xaxis)
+    ax.set_xlabel(f"patients with {OUTCOME_LABELS[outcome]}\n(%, exact {round(100 * level)} % CI)")
     ax.grid(axis="x", alpha=0.3)
-    ax.legend(loc="lower right", fontsize=8, frameon=True)
-    fig.tight_layout()
+    _key_above(fig, ax)
     return fig
 
 
@@ -90,7 +167,7 @@ def forest_raw(cohorts: pd.DataFrame, outcome: str, level: float = 0.95):
 
 def interval_comparison(intervals: pd.DataFrame, printed_percent: float | None = None):
     """Several 95 % intervals for one proportion side by side (output of endpoints.binomial_intervals)."""
-    fig, ax = plt.subplots(figsize=(7.0, 0.55 * len(intervals) + 1.3))
+    fig, ax = plt.subplots(figsize=(FIGURE_WIDTH_IN, 0.45 * len(intervals) + 1.3))
     y = np.arange(len(intervals))[::-1]
     estimate = intervals["estimate"].to_numpy(dtype=float)
     ax.errorbar(
@@ -108,8 +185,10 @@ def interval_comparison(intervals: pd.DataFrame, printed_percent: float | None =
         ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
     events, n = int(intervals["events"].iloc[0]), int(intervals["n"].iloc[0])
     ax.set_yticks(y, [mathtext(label) for label in intervals["label"]])
-    ax.set_xlim(0, 0.8)
-    ax.set_xlabel(f"proportion ({events}/{n}) with 95 % interval")
+    ax.set_xlim(-0.02, 0.8)
+    ax.set_ylim(-0.6, len(intervals) - 0.4)
+    _percent_axis(ax.xaxis)
+    ax.set_xlabel(f"patients with BSI (%; {events}/{n}) with 95 % interval")
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     return fig
@@ -120,12 +199,23 @@ def predictive_curves(curves: pd.DataFrame, observed_failures: int, n_interim: i
 
     ``curves`` has columns rule (label), failures, predictive_probability.
     """
-    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    fig, ax = plt.subplots(figsize=(FIGURE_WIDTH_IN, 3.4 + 0.13 * len(set(curves["rule"]))))
     rules = list(dict.fromkeys(curves["rule"]))
     colours = plt.cm.viridis(np.linspace(0, 0.9, len(rules)))
-    for colour, rule in zip(colours, rules, strict=False):
+    # each rule its own marker and line style as well as colour (readable in grey and by the colour-blind)
+    for k, (colour, rule) in enumerate(zip(colours, rules, strict=False)):
         part = curves[curves["rule"] == rule]
-        ax.plot(part["failures"], part["predictive_probability"], marker="o", ms=3, color=colour, label=mathtext(rule))
+        ax.plot(
+            part["failures"],
+            part["predictive_probability"],
+            marker=LINE_MARKERS[k % len(LINE_MARKERS)],
+            ls=LINE_STYLES[k % len(LINE_STYLES)],
+            ms=4.5,
+            lw=1.1,
+            mfc="white" if k % 2 else colour,
+            color=colour,
+            label=mathtext(rule),
+        )
     ax.axvline(
         observed_failures,
         color=ROLE_COLOURS["trial"],
@@ -140,7 +230,8 @@ def predictive_curves(curves: pd.DataFrame, observed_failures: int, n_interim: i
     ax.set_xlim(-0.5, min(n_interim, max(int(visible.max()), observed_failures) + 2) + 0.5)
     ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="upper right", frameon=True)
+    # the key beside the plot, never over the curves
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False, borderaxespad=0.0)
     fig.tight_layout()
     return fig
 
@@ -150,24 +241,53 @@ def design_size_map(space: pd.DataFrame, planned_n: int, tolerance: int, design_
     one panel per (alpha, power); the band marks planned_n ± tolerance."""
     part = space[space["design"] == design_name]
     settings = part[["alpha_target", "power_target"]].drop_duplicates().sort_values(["alpha_target", "power_target"])
-    fig, axes = plt.subplots(
-        1, len(settings), figsize=(3.0 * len(settings) + 1, 3.4), sharex=True, sharey=True, squeeze=False
-    )
+    columns = min(2, len(settings))
+    rows = -(-len(settings) // columns)
     null_rates = sorted(part["p0"].unique())
+    key_rows = -(-(len(null_rates) + 1) // 3)
+    fig, axes = plt.subplots(
+        rows,
+        columns,
+        figsize=(FIGURE_WIDTH_IN, 2.2 * rows + 0.2 * key_rows + 0.3),
+        sharex=True,
+        sharey=True,
+        squeeze=False,
+    )
     colours = plt.cm.plasma(np.linspace(0, 0.85, len(null_rates)))
-    for ax, (alpha, power) in zip(axes[0], settings.itertuples(index=False), strict=False):
+    for ax in axes.flat[len(settings) :]:
+        ax.set_visible(False)
+    for ax, (alpha, power) in zip(axes.flat, settings.itertuples(index=False), strict=False):
         panel = part[(part["alpha_target"] == alpha) & (part["power_target"] == power)]
         ax.axhspan(planned_n - tolerance, planned_n + tolerance, color="#c0392b", alpha=0.12)
         ax.axhline(planned_n, color="#c0392b", lw=0.8)
-        for colour, p0 in zip(colours, null_rates, strict=False):
+        for k, (colour, p0) in enumerate(zip(colours, null_rates, strict=False)):
             line = panel[panel["p0"] == p0].sort_values("p1")
-            ax.plot(100 * line["p1"], line["n"], marker="o", ms=3, color=colour, label=f"null {100 * p0:.1f} %")
-        ax.set_title(f"alpha {alpha:.2f}, power {power:.2f}", fontsize=9)
-        ax.set_xlabel("target BSI rate (%)")
+            ax.plot(
+                100 * line["p1"],
+                line["n"],
+                marker=LINE_MARKERS[k % len(LINE_MARKERS)],
+                ms=3.5,
+                lw=1.1,
+                color=colour,
+                label=f"null {100 * p0:.1f}\u2009%",
+            )
+        ax.set_title(f"alpha {alpha:.2f}, power {power:.2f}", fontsize=9, loc="left")
         ax.grid(alpha=0.3)
-    axes[0][0].set_ylabel(f"{design_name} sample size")
-    axes[0][-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))
-    fig.tight_layout()
+    for ax in axes[-1]:
+        ax.set_xlabel("target BSI rate (%)")
+    for ax in axes[:, 0]:
+        ax.set_ylabel(f"{design_name} size")
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    band = plt.Rectangle((0, 0), 1, 1, color="#c0392b", alpha=0.25)
+    fig.legend(
+        handles + [band],
+        labels + [f"planned {planned_n} ± {tolerance}"],
+        loc="lower center",
+        ncol=3,
+        fontsize=8,
+        frameon=False,
+    )
+    fig.tight_layout(rect=(0, (0.2 * key_rows + 0.05) / fig.get_size_inches()[1], 1, 1))
     return fig
 
 
@@ -183,7 +303,7 @@ def comparative_forest(rows: pd.DataFrame):
         "pooled_adjusted": dict(fmt="D", color="#1f5fa8", mfc="white"),
         "predictive_adjusted": dict(fmt="v", color="#1f5fa8", mfc="white"),
     }
-    fig, ax = plt.subplots(figsize=(7.5, 0.42 * len(rows) + 1.3))
+    fig, ax = plt.subplots(figsize=(FIGURE_WIDTH_IN, 0.3 * len(rows) + 1.2))
     y = np.arange(len(rows))[::-1]
     odds = np.exp(rows[["median", "low", "high"]].to_numpy(dtype=float))
     for kind, style in styles.items():
@@ -199,7 +319,7 @@ def comparative_forest(rows: pd.DataFrame):
     ax.axvline(1.0, color="#999999", lw=1, ls="--")
     _odds_ratio_axis(ax)
     ax.set_yticks(y, [mathtext(label) for label in rows["label"]], fontsize=8)
-    ax.set_xlabel("odds ratio of bloodstream infection, NK cells vs none (log scale)")
+    ax.set_xlabel("odds ratio of bloodstream infection,\nNK cells vs none (log scale)")
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     return fig
@@ -217,17 +337,32 @@ def _odds_ratio_axis(ax, ticks=(0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20)) -> 
 
 def sensitivity_panels(table: pd.DataFrame, groups: dict[str, str]):
     """One panel per assumption: pooled OR and the trial's implied OR (median, 95 % CrI) under
-    each setting, with P(pooled OR < 1) printed at the right."""
+    each setting, with P(pooled OR < 1) printed at the right. Long setting names wrap, and their
+    rows get the room they need."""
+    import textwrap
+
     present = [g for g in groups if g in set(table["group"]) and g != "main"]
     main = table[table["group"] == "main"]
-    heights = [len(table[table["group"] == g]) + len(main) for g in present]
+    parts = [pd.concat([main, table[table["group"] == g]]) for g in present]
+    wrapped = [[textwrap.fill(str(label), 52) for label in part["assumption"]] for part in parts]
+    # a row takes 1 unit for one line of label and 0.5 more for each further line; a unit is
+    # 0.27 in, less when the figure would not fit on a page with its caption
+    spans = [np.array([1.0 + 0.5 * label.count("\n") for label in labels]) for labels in wrapped]
+    heights = [float(span.sum()) for span in spans]
+    key_in, panel_gap_in = 0.3, 0.38
+    fixed_in = panel_gap_in * len(present) + 0.75 + key_in
+    unit_in = min(0.27, (MAX_FIGURE_HEIGHT_IN - 0.1 - fixed_in) / sum(heights))
+    height = unit_in * sum(heights) + fixed_in
     fig, axes = plt.subplots(
-        len(present), 1, figsize=(7.5, 0.55 * sum(heights) + 1.4), sharex=True, gridspec_kw={"height_ratios": heights}
+        len(present),
+        1,
+        figsize=(FIGURE_WIDTH_IN, height),
+        sharex=True,
+        gridspec_kw={"height_ratios": heights},
     )
     axes = np.atleast_1d(axes)
-    for ax, group in zip(axes, present, strict=False):
-        part = pd.concat([main, table[table["group"] == group]])
-        y = np.arange(len(part))[::-1]
+    for ax, group, part, labels, span in zip(axes, present, parts, wrapped, spans, strict=True):
+        y = float(span.sum()) - (np.cumsum(span) - span / 2)
         for prefix, offset, colour, marker, name in (
             ("pooled", 0.15, "black", "D", "pooled OR"),
             ("trial", -0.15, ROLE_COLOURS["trial"], "o", "trial's implied OR"),
@@ -246,33 +381,43 @@ def sensitivity_panels(table: pd.DataFrame, groups: dict[str, str]):
                 label=mathtext(name),
             )
         for yy, p in zip(y, part["pooled_p_or_below_1"], strict=False):
-            ax.text(1.02, yy, f"P(OR<1) {p:.2f}", transform=ax.get_yaxis_transform(), fontsize=7, va="center")
-        ax.set_yticks(y, [mathtext(label) for label in part["assumption"]], fontsize=7)
+            ax.text(1.02, yy, f"P(OR<1) {p:.2f}", transform=ax.get_yaxis_transform(), fontsize=8, va="center")
+        ax.set_yticks(y, [mathtext(label) for label in labels], fontsize=8)
+        ax.set_ylim(0, float(span.sum()))
         ax.axvline(1.0, color="#999999", lw=1, ls="--")
         ax.set_title(groups[group], fontsize=9, loc="left")
         ax.grid(axis="x", alpha=0.3)
     handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, fontsize=7, loc="upper right", ncol=2, frameon=False)
+    fig.legend(handles, labels, fontsize=8, loc="upper center", ncol=2, frameon=False)
     _odds_ratio_axis(axes[-1])
-    axes[-1].set_xlabel("odds ratio of bloodstream infection, NK vs none (median, 95 % CrI; log scale)")
-    fig.tight_layout(rect=(0, 0, 1, 0.97))
+    axes[-1].set_xlabel("odds ratio of bloodstream infection, NK vs none\n(median, 95 % CrI; log scale)")
+    fig.tight_layout(rect=(0, 0, 1, 1 - key_in / height))
     return fig
 
 
 def assurance_curves(curves: dict[str, pd.DataFrame], alpha: float):
     """Assurance against sample size per arm for each design prior, with the probability of a
     beneficial effect (the ceiling) as a dashed line of the same colour."""
-    fig, ax = plt.subplots(figsize=(7.0, 4.0))
+    fig, ax = plt.subplots(figsize=(FIGURE_WIDTH_IN, 3.9))
     colours = ["#c0392b", "#2471a3", "#7f8c8d", "#b7950b"]
-    for (name, curve), colour in zip(curves.items(), colours, strict=False):
-        ax.plot(curve["n_per_arm"], curve["assurance"], marker="o", ms=3, color=colour, label=mathtext(name))
+    for k, ((name, curve), colour) in enumerate(zip(curves.items(), colours, strict=False)):
+        ax.plot(
+            curve["n_per_arm"],
+            curve["assurance"],
+            marker=LINE_MARKERS[k % len(LINE_MARKERS)],
+            ms=3.5,
+            color=colour,
+            label=mathtext(name),
+        )
         ax.axhline(float(curve["p_beneficial"].iloc[0]), color=colour, ls="--", lw=1)
     ax.set_ylim(0, 1)
     ax.set_xlabel("patients per arm")
     ax.set_ylabel(f"assurance (one-sided Fisher test, alpha {alpha:g})")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
-    fig.tight_layout()
+    # the key below the plot, never over the curves
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=8, loc="lower center", ncol=2, frameon=False)
+    fig.tight_layout(rect=(0, 0.45 / fig.get_size_inches()[1], 1, 1))
     return fig
 
 
@@ -280,7 +425,7 @@ def rct_oc_figure(oc: pd.DataFrame, important_or: float = 0.5):
     """Operating characteristics of two designs over the true control risk (computed elsewhere):
     the type I error (OR = 1, left) and the power at OR ``important_or`` (right). ``oc`` has
     columns design, control_risk, odds_ratio, probability_of_success."""
-    fig, axes = plt.subplots(1, 2, figsize=(7.0, 3.2), sharex=True)
+    fig, axes = plt.subplots(1, 2, figsize=(FIGURE_WIDTH_IN, 3.2), sharex=True)
     styles = [dict(color="#1f5fa8", ls="-", marker="o"), dict(color="#555555", ls="--", marker="s")]
     for ax, odds_ratio, title in (
         (axes[0], 1.0, "type I error (OR = 1)"),
@@ -296,8 +441,10 @@ def rct_oc_figure(oc: pd.DataFrame, important_or: float = 0.5):
         ax.tick_params(labelsize=8)
     axes[0].set_ylabel("probability of success", fontsize=9)
     axes[1].set_ylim(0, 1)
-    axes[1].legend(fontsize=8, loc="lower right")
-    fig.tight_layout()
+    # the key below both panels, never over the curves
+    handles, labels = axes[1].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=8, loc="lower center", ncol=2, frameon=False)
+    fig.tight_layout(rect=(0, 0.3 / fig.get_size_inches()[1], 1, 1))
     return fig
 
 
@@ -309,7 +456,7 @@ def map_forest(summary: pd.DataFrame, trial: tuple[int, int] | None = None, outc
     under the MAP model (filled, 95 % CrI), the MAP prior for a new study, and the trial."""
     rows = summary.reset_index(drop=True)
     studies = rows[rows["n"].notna()]
-    fig, ax = plt.subplots(figsize=(7.5, 0.6 * len(rows) + 1.6))
+    fig, ax = plt.subplots(figsize=(FIGURE_WIDTH_IN, 0.45 * len(rows) + 1.8))
     y = np.arange(len(rows))[::-1].astype(float)
     y_studies = y[studies.index]
     low, high = clopper_pearson(studies["events"].astype(int), studies["n"].astype(int))
@@ -352,18 +499,19 @@ def map_forest(summary: pd.DataFrame, trial: tuple[int, int] | None = None, outc
         events, n = trial
         ax.axvline(events / n, color=ROLE_COLOURS["trial"], ls="--", lw=1.2, label=f"the trial, {events}/{n}")
     ax.set_yticks(y, labels, fontsize=8)
-    ax.set_xlim(0, 1)
-    ax.set_xlabel(f"risk of {OUTCOME_LABELS[outcome]} under NK cells")
+    ax.set_xlim(-0.025, 1.025)
+    ax.set_ylim(-0.6, len(rows) - 0.4)
+    _percent_axis(ax.xaxis)
+    ax.set_xlabel(f"risk of {OUTCOME_LABELS[outcome]} under NK cells (%)")
     ax.grid(axis="x", alpha=0.3)
-    ax.legend(fontsize=7, loc="upper right")
-    fig.tight_layout()
+    _key_above(fig, ax)
     return fig
 
 
 def mixture_fit_figure(draws, mixture, reference_pdf, outcome: str = "bsi"):
     """MCMC draws of the MAP prior (histogram), the exact density by quadrature, and the Beta
     mixture approximation."""
-    fig, ax = plt.subplots(figsize=(7.0, 3.6))
+    fig, ax = plt.subplots(figsize=(FIGURE_WIDTH_IN, 3.3))
     upper = float(np.quantile(draws, 0.995))
     grid = np.linspace(1e-4, upper, 400)
     ax.hist(draws, bins=np.linspace(0, upper, 80), density=True, color="#d6e4f0", edgecolor="white", label="MCMC draws")
@@ -376,8 +524,9 @@ def mixture_fit_figure(draws, mixture, reference_pdf, outcome: str = "bsi"):
         ls="--",
         label=f"Beta mixture ({mixture.n_components} components)",
     )
-    ax.set_xlabel(f"risk of {OUTCOME_LABELS[outcome]} in a new study under NK cells")
-    ax.set_ylabel("density")
+    _percent_axis(ax.xaxis)
+    ax.set_xlabel(f"risk of {OUTCOME_LABELS[outcome]} in a new study under NK cells (%)")
+    ax.set_ylabel("density (per unit of risk)")
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
@@ -388,30 +537,47 @@ def prior_posterior_figure(pairs: dict, trial: tuple[int, int], outcome: str = "
     likelihood (normalised, grey) for reference."""
     events, n = trial
     grid = np.linspace(0.0005, 0.9995, 800)
-    fig, axes = plt.subplots(1, len(pairs), figsize=(3.0 * len(pairs), 3.0), sharex=True, squeeze=False)
+    import textwrap
+
+    columns = min(2, len(pairs))
+    rows = -(-len(pairs) // columns)
+    spare = rows * columns > len(pairs)  # the key goes in the spare panel, else below
+    fig, axes = plt.subplots(
+        rows, columns, figsize=(FIGURE_WIDTH_IN, 2.2 * rows + (0 if spare else 0.3)), sharex=True, squeeze=False
+    )
+    for ax in axes.flat[len(pairs) :]:
+        ax.set_axis_off()
     from scipy import stats as _stats
 
     likelihood = _stats.beta.pdf(grid, events + 1, n - events + 1)
-    for ax, (name, (prior, post)) in zip(axes[0], pairs.items(), strict=False):
+    for ax, (name, (prior, post)) in zip(axes.flat, pairs.items(), strict=False):
         ax.fill_between(grid, likelihood, color="#dddddd", label="trial likelihood")
         ax.plot(grid, prior.pdf(grid), color=ROLE_COLOURS["earlier_treated"], ls="--", label="prior")
         ax.plot(grid, post.pdf(grid), color=ROLE_COLOURS["trial"], label="posterior")
-        ax.set_title(name, fontsize=9)
+        ax.set_title(mathtext(textwrap.fill(name, 40)), fontsize=9)
         ax.set_xlim(0, 0.8)
+        _percent_axis(ax.xaxis)
         inner = grid > 0.01
         top = max(float(np.max(post.pdf(grid))), float(np.max(prior.pdf(grid[inner]))), float(likelihood.max()))
         ax.set_ylim(0, 1.15 * top)
-        ax.set_xlabel(f"risk of {OUTCOME_LABELS[outcome]}", fontsize=8)
-    axes[0][0].set_ylabel("density")
-    axes[0][0].legend(fontsize=7)
-    fig.tight_layout()
+        ax.set_xlabel(f"risk of {OUTCOME_LABELS[outcome]} (%)", fontsize=8)
+        ax.xaxis.set_tick_params(labelbottom=True)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("density")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    if spare:
+        axes.flat[-1].legend(handles, labels, loc="center", fontsize=8, frameon=False)
+        fig.tight_layout()
+    else:
+        fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=8, frameon=False)
+        fig.tight_layout(rect=(0, 0.3 / fig.get_size_inches()[1], 1, 1))
     return fig
 
 
 def robust_weight_figure(curves: dict[str, pd.DataFrame], chosen_weight: float):
     """Posterior weight of the informative (MAP) part against the prior robust weight; the
     diagonal is 'no update of the weights'."""
-    fig, ax = plt.subplots(figsize=(6.0, 4.0))
+    fig, ax = plt.subplots(figsize=(FIGURE_WIDTH_IN, 3.8))
     colours = [ROLE_COLOURS["trial"], ROLE_COLOURS["earlier_treated"], "#7f8c8d"]
     for (name, curve), colour in zip(curves.items(), colours, strict=False):
         ax.plot(curve["robust_weight"], curve["posterior_informative_weight"], color=colour, label=mathtext(name))
@@ -433,7 +599,7 @@ def power_prior_figure(
 ):
     """Posterior mean and 95 % interval of the risk against the power-prior weight a0; the
     normalized power prior's result (a0 estimated) is drawn at its posterior mean of a0."""
-    fig, ax = plt.subplots(figsize=(6.5, 4.0))
+    fig, ax = plt.subplots(figsize=(FIGURE_WIDTH_IN, 3.6))
     ax.fill_between(sweep["a0"], sweep["low"], sweep["high"], color="#d6e4f0", label="95 % interval")
     ax.plot(sweep["a0"], sweep["posterior_mean"], color=ROLE_COLOURS["earlier_treated"], label="posterior mean")
     if normalized is not None:
@@ -456,8 +622,9 @@ def power_prior_figure(
         )
     ax.set_xlim(0, 1)
     ax.set_ylim(0, max(0.6, float(sweep["high"].max()) + 0.05))
+    _percent_axis(ax.yaxis)
     ax.set_xlabel("a0: weight given to the earlier NK-treated patients")
-    ax.set_ylabel(f"risk of {OUTCOME_LABELS[outcome]} under NK (posterior)")
+    ax.set_ylabel(f"risk of {OUTCOME_LABELS[outcome]} under NK (%, posterior)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="upper right")
     fig.tight_layout()
@@ -471,7 +638,7 @@ def plot_cumulative_incidence(fitter, title: str, window_days: int | None = None
     curve = fitter.cumulative_density_.iloc[:, 0]
     bands = fitter.confidence_interval_.reindex(curve.index).ffill().fillna(0.0)
     low, high = bands.min(axis=1).to_numpy(), bands.max(axis=1).to_numpy()
-    fig, ax = plt.subplots(figsize=(7.0, 3.6))
+    fig, ax = plt.subplots(figsize=(FIGURE_WIDTH_IN, 3.3))
     ax.step(curve.index, curve.to_numpy(), where="post", color="#c0392b", label="BSI (death competing)")
     ax.fill_between(
         curve.index,
@@ -485,8 +652,9 @@ def plot_cumulative_incidence(fitter, title: str, window_days: int | None = None
     if window_days is not None:
         ax.axvline(window_days, color="#555", ls=":", lw=1)
     ax.set_xlabel("days after transplantation")
-    ax.set_ylabel("cumulative incidence of BSI")
+    ax.set_ylabel("cumulative incidence of BSI (%)")
     ax.set_ylim(0, 1)
+    _percent_axis(ax.yaxis)
     ax.set_title(title, fontsize=10)
     ax.legend(loc="upper left", fontsize=8)
     ax.grid(alpha=0.3)
@@ -500,7 +668,7 @@ def bias_tipping_figure(grid: pd.DataFrame, levels=(0.95, 0.8, 0.5)):
     with a labelled line where the probability equals each of ``levels``."""
     means = np.sort(grid["bias_mean"].unique())
     sds = np.sort(grid["bias_sd"].unique())
-    fig, axes = plt.subplots(1, 2, figsize=(7.0, 3.5), sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=(FIGURE_WIDTH_IN, 3.4), sharey=True)
     titles = {"p_pooled_below_0": "pooled effect", "p_new_below_0": "a new centre"}
     styles = ["solid", "dashed", "dotted"]
     for ax, (column, title) in zip(axes, titles.items(), strict=True):
@@ -529,8 +697,10 @@ def bias_tipping_figure(grid: pd.DataFrame, levels=(0.95, 0.8, 0.5)):
         ax.set_xticks(np.log(ticks), [f"{t:g}" for t in ticks], fontsize=9)
         ax.tick_params(axis="y", labelsize=9)
         ax.set_title(title, fontsize=10)
-        ax.set_xlabel("bias as an odds-ratio factor\n(< 1: the studies overstate the benefit)", fontsize=9)
+        ax.set_xlabel("bias as an odds-ratio factor", fontsize=9)
     axes[0].set_ylabel("SD of the bias (log odds ratio)", fontsize=9)
+    fig.subplots_adjust(bottom=0.24)
+    fig.text(0.45, 0.05, "(< 1: the studies overstate the benefit)", ha="center", va="bottom", fontsize=9)
     bar = fig.colorbar(shade, ax=axes, fraction=0.04, pad=0.02)
     bar.set_label("probability of benefit, P(OR < 1)", fontsize=9)
     bar.ax.tick_params(labelsize=9)
@@ -548,8 +718,8 @@ def baseline_tipping_figure(curve: pd.DataFrame, rates: pd.DataFrame, levels=(0.
     from matplotlib.patches import Patch
     from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator, StrMethodFormatter
 
-    font, width, panel_height = 8, 6.5, 2.4
-    left_in, gap_in, right_in, axis_in = 0.62, 0.78, 0.34, 0.42
+    font, width, panel_height = 8, FIGURE_WIDTH_IN, 2.4
+    left_in, gap_in, right_in, axis_in = 0.58, 0.72, 0.3, 0.42
     panel_width = (width - left_in - gap_in - right_in) / 2
     x = curve["control_risk"].to_numpy(dtype=float)
     x_low, x_high = float(x.min()), float(x.max())

@@ -74,7 +74,7 @@ def test_kernel_profile_keeps_figures_as_pdf(tmp_path):
     config = folder / "profile_default" / "ipython_kernel_config.py"
     namespace = {"get_config": lambda: type("Config", (), {"InlineBackend": type("IB", (), {})()})()}
     exec(config.read_text(encoding="utf-8"), namespace)
-    assert namespace["c"].InlineBackend.figure_formats == {"png", "pdf"}
+    assert namespace["c"].InlineBackend.figure_formats == {"svg", "pdf"}
     before = config.stat().st_mtime_ns
     assert publish.kernel_profile(tmp_path) == folder and config.stat().st_mtime_ns == before
 

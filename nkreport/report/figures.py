@@ -882,16 +882,16 @@ def baseline_tipping_figure(curve: pd.DataFrame, rates: pd.DataFrame, levels=(0.
 def a0_posterior_figure(a0_grid, posterior_density, prior_density, posterior_mean: float):
     """Posterior density of the power-prior weight a0 under the normalized power prior, against
     its prior density (computed by the caller: :class:`nkreport.analysis.priors.NormalizedPowerPrior`)."""
-    fig, ax = plt.subplots(figsize=(6.3, 2.6))
-    ax.plot(a0_grid, posterior_density, color="#1b6ca8", lw=1.8, label="posterior of $a_0$")
+    fig, ax = plt.subplots(figsize=(FIGURE_WIDTH_IN, 2.6))
+    ax.plot(a0_grid, posterior_density, color=ROLE_COLOURS["earlier_treated"], lw=1.8, label="posterior of $a_0$")
     ax.plot(a0_grid, prior_density, color="0.35", lw=1.2, ls="--", label="prior of $a_0$ (uniform)")
-    ax.axvline(posterior_mean, color="#1b6ca8", lw=0.9, ls=":", label=f"posterior mean {posterior_mean:.2f}")
+    ax.axvline(posterior_mean, color=ROLE_COLOURS["earlier_treated"], lw=0.9, ls=":",
+               label=f"posterior mean {posterior_mean:.2f}")
+    top = max(float(np.max(posterior_density)), float(np.max(prior_density)))
     ax.set_xlim(0, 1)
-    ax.set_ylim(0, max(float(np.max(posterior_density)), float(np.max(prior_density))) * 1.15)
-    ax.set_xlabel("power-prior weight $a_0$ of the earlier NK-treated arms", fontsize=9)
-    ax.set_ylabel("density", fontsize=9)
-    ax.tick_params(labelsize=8.5)
-    ax.legend(fontsize=8.5, frameon=False, loc="upper right")
+    ax.set_ylim(0, top * 1.45)  # headroom: the key sits above the curves
+    ax.set_xlabel("power-prior weight $a_0$ of the earlier NK-treated arms")
+    ax.set_ylabel("density")
+    ax.legend(frameon=False, loc="upper center", ncol=3)
     fig.tight_layout()
     return fig
-

@@ -220,6 +220,9 @@ def _figures(cohorts):
         "power_prior_figure": lambda: figures.power_prior_figure(
             sweep, {"a0_mean": 0.4, "mean": 0.25, "low": 0.12, "high": 0.4}, TRIAL
         ),
+        "a0_posterior_figure": lambda: figures.a0_posterior_figure(
+            np.linspace(0, 1, 101), 2 * (1 - np.linspace(0, 1, 101)) + 0.3, np.ones(101), 0.36
+        ),
         "plot_cumulative_incidence": lambda: figures.plot_cumulative_incidence(
             _fitter(), "SIMULATED example, 40 simulated patients", window_days=30
         ),

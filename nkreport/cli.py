@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from . import SEED, __version__, data, paths
+from .cohort_rows import SELECTOR_PREFIX, cohort_rows, compare_rows, selects
 from .data.schema import COHORT_COLUMNS, ID_PATTERN, MAX_ID_LENGTH, SIDECAR_KEYS, TEMPLATE_MARK, ColumnSpec
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
@@ -176,6 +177,31 @@ def cmd_list(args) -> int:
 # --------------------------------------------------------------------------- status
 
 
+def _stored_rows(record: Path) -> dict | None:
+    """The cohort rows the last build recorded (None if it recorded none)."""
+    try:
+        rows = json.loads(record.read_text(encoding="utf-8")).get("cohort_rows")
+    except (OSError, UnicodeDecodeError, ValueError, AttributeError):
+        return None
+    return rows if isinstance(rows, dict) else None
+
+
+def _cohort_reasons(changes: dict | None, before: dict | None, now: dict, dependencies: list[str]) -> list[str]:
+    """'cohort x added (external_baseline, rejection)' for the changed cohort rows a chapter's
+    changed dependencies read."""
+    if not changes:
+        return []
+    out = []
+    for state in ("added", "removed", "changed"):
+        for cohort_id in changes[state]:
+            record = (before or {}).get(cohort_id) if state == "removed" else now.get(cohort_id)
+            if not isinstance(record, dict):
+                continue
+            if any(d == "cohorts" or (d.startswith(SELECTOR_PREFIX) and selects(d, record)) for d in dependencies):
+                out.append(f"cohort {cohort_id} {state} ({record.get('role')}, {record.get('outcome')})")
+    return out
+
+
 def rebuild_status(root: Path | None = None, build_dir: Path | None = None) -> dict:
     """Which chapters the next build will re-execute because their inputs changed.
 
@@ -206,6 +232,9 @@ def rebuild_status(root: Path | None = None, build_dir: Path | None = None) -> d
             "message": f"the record of the last build ({record}) is unreadable (was that build interrupted?): "
             "the next build executes every chapter",
         }
+    previous_rows = _stored_rows(record)
+    current_rows = cohort_rows(hooks.group_base(root, "cohorts"))
+    rows_changed = compare_rows(previous_rows, current_rows) if previous_rows is not None else None
     chapters, reexecute = {}, []
     for docname, entry in sorted(stored.items()):
         if not isinstance(entry, dict) or not isinstance(entry.get("source"), str):
@@ -221,11 +250,11 @@ def rebuild_status(root: Path | None = None, build_dir: Path | None = None) -> d
         reasons = []
         if list(groups) != entry["groups"]:
             reasons.append("declared inputs changed")
-        changed_groups = [
-            g for g in groups if hooks.group_fingerprint(root, g)[:16] != entry.get("group_fingerprints", {}).get(g)
-        ]
+        recorded = entry.get("group_fingerprints", {})
+        changed_groups = [g for g in groups if hooks.dependency_fingerprint(root, g)[:16] != recorded.get(g)]
         if hooks.chapter_fingerprint(root, groups) != entry["fingerprint"]:
-            reasons.append("inputs changed: " + ", ".join(changed_groups or groups))
+            reasons.append("inputs changed: " + "; ".join(map(hooks.describe_dependency, changed_groups or groups)))
+            reasons += _cohort_reasons(rows_changed, previous_rows, current_rows, changed_groups)
         if entry.get("source_sha") and hashlib.sha256(source.read_bytes()).hexdigest()[:16] != entry["source_sha"]:
             reasons.append("chapter source changed")
         chapters[docname] = {"state": "re-execute" if reasons else "cached", "reasons": reasons, "groups": list(groups)}
@@ -233,6 +262,7 @@ def rebuild_status(root: Path | None = None, build_dir: Path | None = None) -> d
             reexecute.append(docname)
     return {
         "previous_build": str(record),
+        "cohorts_changed": rows_changed,
         "chapters": chapters,
         "reexecute": reexecute,
         "message": (

@@ -35,6 +35,7 @@ from sphinx.util import logging
 from .. import __version__, paths
 from ..cohort_rows import cohort_rows
 from ..paths import write_atomic
+from ..report import editions
 from ..report import glue as results
 from ..report.markup import DATA_TABLE_CLASS
 from . import preexecute, publish
@@ -148,6 +149,7 @@ def write_results(app: Sphinx, exception) -> None:
         "nkreport_version": __version__,
         "inputs": {group: fingerprint[:16] for group, fingerprint in fingerprints.items()},
         "cohort_rows": cohort_rows(group_base(root, "cohorts")),
+        "previous_edition": previous.stem if (previous := editions.previous_edition(root)) else None,
         "results": collected,
     }
     out = Path(app.outdir) / results.RESULTS_FILE

@@ -256,20 +256,6 @@ def is_unchanged(comparison: dict) -> bool:
 
 # --- the page on what changed in this edition ------------------------------------------------
 
-#: Words for the roles and outcomes of cohort rows.
-_ROLE_WORDS = {
-    "trial": "the trial",
-    "earlier_treated": "earlier NK-treated arm",
-    "earlier_untreated": "earlier untreated arm",
-    "external_baseline": "external baseline",
-}
-_OUTCOME_WORDS = {
-    "bsi": "bloodstream infection",
-    "rejection": "acute rejection",
-    "related_ae": "infusion-related adverse event",
-    "hcc_recurrence": "HCC recurrence",
-}
-
 
 def current_payload(data_dir: Path | None = None, glue_folder: Path | None = None) -> dict:
     """This build's results so far (the values glued by the chapters already executed, read
@@ -290,6 +276,8 @@ def cohort_changes_table(comparison: dict, old_payload: dict, new_payload: dict)
     """The cohorts added, removed or changed, one row each (change, cohort, study, role, outcome)."""
     import pandas as pd
 
+    from ..data.schema import OUTCOME_LABELS, ROLE_LABELS
+
     rows = []
     for state in ("added", "removed", "changed"):
         source = old_payload if state == "removed" else new_payload
@@ -300,8 +288,8 @@ def cohort_changes_table(comparison: dict, old_payload: dict, new_payload: dict)
                     "Change": state,
                     "Cohort": cohort_id,
                     "Study": record.get("study", ""),
-                    "Role": _ROLE_WORDS.get(record.get("role"), record.get("role", "")),
-                    "Outcome": _OUTCOME_WORDS.get(record.get("outcome"), record.get("outcome", "")),
+                    "Role": ROLE_LABELS.get(record.get("role"), record.get("role", "")),
+                    "Outcome": OUTCOME_LABELS.get(record.get("outcome"), record.get("outcome", "")),
                 }
             )
     return pd.DataFrame(rows, columns=["Change", "Cohort", "Study", "Role", "Outcome"])

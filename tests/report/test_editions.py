@@ -107,7 +107,7 @@ def test_words_of_the_page():
             "Change": "added",
             "Cohort": "z_bsi",
             "Study": "Z",
-            "Role": "external baseline",
+            "Role": "external baseline (no NK)",
             "Outcome": "bloodstream infection",
         }
     ]

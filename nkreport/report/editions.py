@@ -320,8 +320,12 @@ def summary_in_words(previous: str | None, comparison: dict | None) -> dict[str,
     """Sentences for the page: the edition compared with, the cohorts, the headline quantities
     and the conclusion-level changes (keys ``edition``, ``cohorts``, ``headline``, ``conclusion``)."""
     if previous is None or comparison is None:
-        none = "No earlier edition is stored in editions/, so there is nothing to compare this build with."
-        return {"edition": none, "cohorts": "", "headline": "", "conclusion": ""}
+        return {
+            "edition": "No earlier edition is stored in editions/, so there is nothing to compare this build with.",
+            "cohorts": "Without an earlier edition no cohort can be named as added, removed or changed.",
+            "headline": "Without an earlier edition there are no earlier values of the headline quantities.",
+            "conclusion": "Without an earlier edition no conclusion-level change can be assessed.",
+        }
     cohorts = comparison["cohorts"] or {"added": [], "removed": [], "changed": []}
     headline = comparison["headline"]
     moved = len(headline["changed"]) + len(headline["added"]) + len(headline["removed"])

@@ -90,7 +90,8 @@ def test_load_results_names_the_file_and_the_fix(tmp_path):
 
 
 def test_words_of_the_page():
-    assert "No earlier edition" in editions.summary_in_words(None, None)["edition"]
+    alone = editions.summary_in_words(None, None)
+    assert "No earlier edition" in alone["edition"] and all(alone.values())
     old = {"results": {"concl_new_with_p1": entry(0.7)}, "cohort_rows": {}}
     new = {
         "results": {"concl_new_with_p1": entry(0.85)},

@@ -155,6 +155,7 @@ def main() -> None:
     rerun, per_chapter = [], {}
     more: dict[str, list[float]] = {}
     more_rerun: dict[str, list[str]] = {}
+    whats_new: dict[str, str] = {}
     for run in range(args.repeat):
         copy = fresh_copy()
         try:
@@ -182,6 +183,9 @@ def main() -> None:
                 seconds, log = timed(BUILD, copy)
                 more.setdefault(name, []).append(seconds)
                 more_rerun[name] = executed_chapters(log)
+            # the page on what changed, after the three generated cohorts (against the last edition)
+            glued = json.loads((copy / "_build" / "html" / "results.json").read_text())["results"]
+            whats_new = {k: v["text"] for k, v in glued.items() if k.startswith("whatsnew_")}
             if args.pdf:
                 pdf.append(timed([JB, "build", ".", "--builder", "pdflatex"], copy)[0])
         finally:
@@ -204,6 +208,7 @@ def main() -> None:
         **{f"added_{name}_rebuild_s": med(values) for name, values in more.items()},
         **{f"added_{name}_reexecuted": chapters for name, chapters in more_rerun.items()},
         "pdf_after_html_s": med(pdf),
+        "whats_new_after_added_cohorts": whats_new,
         "chapter_execution_s": per_chapter,
         "all_runs": {"clean": clean, "no_change": nochange, "added_cohort": added, **more, "pdf": pdf},
     }

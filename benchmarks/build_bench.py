@@ -1,5 +1,6 @@
-"""Build benchmarks: clean HTML build, no-change rebuild, rebuild after one added cohort,
-PDF after HTML, and per-chapter execution times.
+"""Build benchmarks: clean HTML build, no-change rebuild, rebuilds after adding one cohort of
+each kind (an external BSI baseline, an external rejection baseline, an earlier comparative BSI
+study, one after another), PDF after HTML, and per-chapter execution times.
 
 Every figure is the median over ``--repeat`` runs, each in a fresh copy of the repository's
 tracked files (so the book's execution cache and store of fits start empty). PyTensor's and
@@ -10,7 +11,8 @@ on a new machine. Chapters run as the book runs them (in parallel, one per core;
 
     python benchmarks/build_bench.py --repeat 3 [--pdf] [--cold-compile-caches]
 
-The generated cohort exists only inside the temporary copy; nothing is written to data/.
+The generated cohorts (made-up counts, labelled as generated) exist only inside the temporary
+copy; nothing is written to data/.
 """
 
 from __future__ import annotations
@@ -34,6 +36,31 @@ BUILD = [JB, "build", ".", "-W", "-n", "--keep-going"]
 BENCH_COHORT = """cohort_id,study_id,study,arm,role,outcome,events,n,window_days,printed_percent,design,use,source,location,verified,note
 bench_bsi,bench,Benchmark cohort (generated),control,external_baseline,bsi,12,100,30,,generated for the benchmark,primary,doi:10.0000/benchmark,benchmark,unverified,generated inside the benchmark's temporary copy only
 """
+_HEADER = BENCH_COHORT.splitlines()[0]
+_TAIL = "doi:10.0000/benchmark,benchmark,unverified,generated inside the benchmark's temporary copy only"
+#: Generated cohorts added one after another after the external BSI baseline: name → CSV text.
+MORE_COHORTS = {
+    "rejection_baseline": f"""{_HEADER}
+benchr_rejection,benchr,Benchmark rejection baseline (generated),control,external_baseline,rejection,20,100,180,,generated for the benchmark,primary,{_TAIL}
+""",
+    "comparative_bsi_study": f"""{_HEADER}
+benchc_nk_bsi,benchc,Benchmark comparative study (generated),nk,earlier_treated,bsi,3,40,30,,generated for the benchmark,primary,{_TAIL}
+benchc_control_bsi,benchc,Benchmark comparative study (generated),control,earlier_untreated,bsi,9,40,30,,generated for the benchmark,primary,{_TAIL}
+""",
+}
+
+
+def add_cohort(copy: Path, name: str, text: str) -> None:
+    """Write a generated cohort file and its sidecar into the copy's data/cohorts."""
+    (copy / "data" / "cohorts" / f"{name}.csv").write_text(text)
+    ids = [line.split(",", 1)[0] for line in text.splitlines()[1:]]
+    sidecar = {
+        "title": "Generated benchmark cohort",
+        "references": ["ohira2025"],
+        "columns": _HEADER.split(","),
+        "cohort_ids": ids,
+    }
+    (copy / "data" / "cohorts" / f"{name}.json").write_text(json.dumps(sidecar))
 
 
 def fresh_copy() -> Path:
@@ -126,6 +153,9 @@ def main() -> None:
 
     clean, nochange, added, pdf = [], [], [], []
     rerun, per_chapter = [], {}
+    more: dict[str, list[float]] = {}
+    more_rerun: dict[str, list[str]] = {}
+    whats_new: dict[str, str] = {}
     for run in range(args.repeat):
         copy = fresh_copy()
         try:
@@ -148,6 +178,14 @@ def main() -> None:
             seconds, log = timed(BUILD, copy)
             added.append(seconds)
             rerun = executed_chapters(log)
+            for name, text in MORE_COHORTS.items():
+                add_cohort(copy, f"bench_{name}", text)
+                seconds, log = timed(BUILD, copy)
+                more.setdefault(name, []).append(seconds)
+                more_rerun[name] = executed_chapters(log)
+            # the page on what changed, after the three generated cohorts (against the last edition)
+            glued = json.loads((copy / "_build" / "html" / "results.json").read_text())["results"]
+            whats_new = {k: v["text"] for k, v in glued.items() if k.startswith("whatsnew_")}
             if args.pdf:
                 pdf.append(timed([JB, "build", ".", "--builder", "pdflatex"], copy)[0])
         finally:
@@ -167,9 +205,12 @@ def main() -> None:
         "no_change_rebuild_s": med(nochange),
         "added_cohort_rebuild_s": med(added),
         "added_cohort_reexecuted": rerun,
+        **{f"added_{name}_rebuild_s": med(values) for name, values in more.items()},
+        **{f"added_{name}_reexecuted": chapters for name, chapters in more_rerun.items()},
         "pdf_after_html_s": med(pdf),
+        "whats_new_after_added_cohorts": whats_new,
         "chapter_execution_s": per_chapter,
-        "all_runs": {"clean": clean, "no_change": nochange, "added_cohort": added, "pdf": pdf},
+        "all_runs": {"clean": clean, "no_change": nochange, "added_cohort": added, **more, "pdf": pdf},
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=1) + "\n")

@@ -1,8 +1,12 @@
 """The ``nkreport`` command: validate data, start a cohort file, list cohorts, show what a
-rebuild will re-execute, and write the SIMULATED patient-level example.
+rebuild will re-execute, compare two editions or builds, store an edition, and write the
+SIMULATED patient-level example.
 
 Exit codes: 0 success, 1 invalid data, 2 usage error (bad arguments, a file that would be
-overwritten, no such path). Every subcommand takes ``--json`` for scripts.
+overwritten, no such path, a file that is not a results file), 3 (``diff`` only) the two
+results differ at the level of the conclusion (a probability crossed 0.5, 0.8 or 0.95, an
+interval began or ceased to include no effect, a certainty rating changed). Every subcommand
+takes ``--json`` for scripts and stays JSON on every error.
 """
 
 from __future__ import annotations
@@ -17,9 +21,10 @@ import sys
 from pathlib import Path
 
 from . import SEED, __version__, data, paths
+from .cohort_rows import SELECTOR_PREFIX, cohort_rows, compare_rows, selects
 from .data.schema import COHORT_COLUMNS, ID_PATTERN, MAX_ID_LENGTH, SIDECAR_KEYS, TEMPLATE_MARK, ColumnSpec
 
-EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_CONCLUSION_CHANGED = 0, 1, 2, 3
 FILL = TEMPLATE_MARK + " "
 #: Largest SIMULATED patient-level file ``simulate-ipd`` writes.
 MAX_SIMULATED_PATIENTS = 100_000
@@ -176,6 +181,31 @@ def cmd_list(args) -> int:
 # --------------------------------------------------------------------------- status
 
 
+def _stored_rows(record: Path) -> dict | None:
+    """The cohort rows the last build recorded (None if it recorded none)."""
+    try:
+        rows = json.loads(record.read_text(encoding="utf-8")).get("cohort_rows")
+    except (OSError, UnicodeDecodeError, ValueError, AttributeError):
+        return None
+    return rows if isinstance(rows, dict) else None
+
+
+def _cohort_reasons(changes: dict | None, before: dict | None, now: dict, dependencies: list[str]) -> list[str]:
+    """'cohort x added (external_baseline, rejection)' for the changed cohort rows a chapter's
+    changed dependencies read."""
+    if not changes:
+        return []
+    out = []
+    for state in ("added", "removed", "changed"):
+        for cohort_id in changes[state]:
+            record = (before or {}).get(cohort_id) if state == "removed" else now.get(cohort_id)
+            if not isinstance(record, dict):
+                continue
+            if any(d == "cohorts" or (d.startswith(SELECTOR_PREFIX) and selects(d, record)) for d in dependencies):
+                out.append(f"cohort {cohort_id} {state} ({record.get('role')}, {record.get('outcome')})")
+    return out
+
+
 def rebuild_status(root: Path | None = None, build_dir: Path | None = None) -> dict:
     """Which chapters the next build will re-execute because their inputs changed.
 
@@ -206,6 +236,9 @@ def rebuild_status(root: Path | None = None, build_dir: Path | None = None) -> d
             "message": f"the record of the last build ({record}) is unreadable (was that build interrupted?): "
             "the next build executes every chapter",
         }
+    previous_rows = _stored_rows(record)
+    current_rows = cohort_rows(hooks.group_base(root, "cohorts"))
+    rows_changed = compare_rows(previous_rows, current_rows) if previous_rows is not None else None
     chapters, reexecute = {}, []
     for docname, entry in sorted(stored.items()):
         if not isinstance(entry, dict) or not isinstance(entry.get("source"), str):
@@ -221,11 +254,11 @@ def rebuild_status(root: Path | None = None, build_dir: Path | None = None) -> d
         reasons = []
         if list(groups) != entry["groups"]:
             reasons.append("declared inputs changed")
-        changed_groups = [
-            g for g in groups if hooks.group_fingerprint(root, g)[:16] != entry.get("group_fingerprints", {}).get(g)
-        ]
+        recorded = entry.get("group_fingerprints", {})
+        changed_groups = [g for g in groups if hooks.dependency_fingerprint(root, g)[:16] != recorded.get(g)]
         if hooks.chapter_fingerprint(root, groups) != entry["fingerprint"]:
-            reasons.append("inputs changed: " + ", ".join(changed_groups or groups))
+            reasons.append("inputs changed: " + "; ".join(map(hooks.describe_dependency, changed_groups or groups)))
+            reasons += _cohort_reasons(rows_changed, previous_rows, current_rows, changed_groups)
         if entry.get("source_sha") and hashlib.sha256(source.read_bytes()).hexdigest()[:16] != entry["source_sha"]:
             reasons.append("chapter source changed")
         chapters[docname] = {"state": "re-execute" if reasons else "cached", "reasons": reasons, "groups": list(groups)}
@@ -233,6 +266,7 @@ def rebuild_status(root: Path | None = None, build_dir: Path | None = None) -> d
             reexecute.append(docname)
     return {
         "previous_build": str(record),
+        "cohorts_changed": rows_changed,
         "chapters": chapters,
         "reexecute": reexecute,
         "message": (
@@ -262,6 +296,100 @@ def cmd_status(args) -> int:
     return EXIT_INVALID if problems else EXIT_OK
 
 
+# --------------------------------------------------------------------------- diff and edition
+
+
+def _results_path(spec: str | None, root: Path, build_dir: Path | None, default_new: bool) -> Path:
+    """A results file named by a path or an edition's version; the default is the previous
+    edition (old) or the last build's ``results.json`` (new)."""
+    from .report import editions
+
+    if spec is None:
+        if default_new:
+            return Path(build_dir or root / "_build") / "html" / "results.json"
+        found = editions.previous_edition(root)
+        if found is None:
+            raise UsageError(
+                f"no edition stored in {editions.editions_dir(root)}: name the older results file, "
+                "or store an edition with `nkreport edition`"
+            )
+        return found
+    if editions.VERSION.match(spec) and not Path(spec).exists():
+        return editions.editions_dir(root) / f"{spec}.json"
+    return Path(spec)
+
+
+def _load(path: Path) -> dict:
+    from .report import editions
+
+    try:
+        return editions.load_results(path)
+    except editions.EditionError as err:
+        raise UsageError(str(err)) from None
+
+
+def cmd_diff(args) -> int:
+    from .report import editions
+
+    root = Path(args.root) if args.root else paths.project_root()
+    build_dir = Path(args.build_dir) if args.build_dir else None
+    old_path = _results_path(args.old, root, build_dir, default_new=False)
+    new_path = _results_path(args.new, root, build_dir, default_new=True)
+    old, new = _load(old_path), _load(new_path)
+    comparison = editions.compare(old, new)
+    payload = {"ok": True, "old": str(old_path), "new": str(new_path), **comparison}
+    lines = [f"comparing {old_path} (version {comparison['versions']['old']}) with {new_path}"]
+    cohorts = comparison["cohorts"]
+    if cohorts is None:
+        lines.append("cohorts: not recorded in both files")
+    else:
+        rows = {**(old.get("cohort_rows") or {}), **(new.get("cohort_rows") or {})}
+        for state in ("added", "removed", "changed"):
+            for cohort_id in cohorts[state]:
+                record = rows.get(cohort_id, {})
+                lines.append(f"cohort {state}: {cohort_id} ({record.get('role')}, {record.get('outcome')})")
+        if not any(cohorts.values()):
+            lines.append("cohorts: none added, removed or changed")
+
+    def describe(change: dict) -> str:
+        return f"    {change['key']}: {change['before_text']} -> {change['after_text']}"
+
+    headline = comparison["headline"]
+    lines.append("headline quantities (the conclusion and its summary of findings):")
+    lines += [describe(c) for c in headline["changed"]]
+    lines += [f"    added {k}" for k in headline["added"]] + [f"    removed {k}" for k in headline["removed"]]
+    if not any(headline.values()):
+        lines.append("    none changed")
+    lines.append("conclusion-level changes:")
+    lines += [f"    {c['description']}" for c in comparison["conclusion_changes"]] or ["    none"]
+    lines.append("other changes, by chapter:")
+    for chapter, changes in comparison["chapters"].items():
+        counts = ", ".join(f"{len(v)} {k}" for k, v in changes.items() if v)
+        lines.append(f"  {chapter} ({counts})")
+        lines += [describe(c) for c in changes["changed"]]
+        lines += [f"    added {k}" for k in changes["added"]] + [f"    removed {k}" for k in changes["removed"]]
+    if not comparison["chapters"]:
+        lines.append("  none")
+    _emit(args, payload, lines)
+    return EXIT_CONCLUSION_CHANGED if comparison["conclusion_changes"] else EXIT_OK
+
+
+def cmd_edition(args) -> int:
+    from .report import editions
+
+    root = Path(args.root) if args.root else paths.project_root()
+    results = Path(args.results) if args.results else root / "_build" / "html" / "results.json"
+    version = args.version or __version__
+    try:
+        target = editions.write_edition(results, version, root)
+    except editions.EditionError as err:
+        raise UsageError(str(err)) from None
+    except FileExistsError as err:
+        raise UsageError(str(err)) from None
+    _emit(args, {"ok": True, "edition": str(target), "version": version}, [f"wrote edition {version}: {target}"])
+    return EXIT_OK
+
+
 # --------------------------------------------------------------------------- simulate-ipd
 
 
@@ -285,7 +413,12 @@ def cmd_simulate_ipd(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="nkreport", description=__doc__.split("\n\n")[0])
+    parser = _Parser(
+        prog="nkreport",
+        description=__doc__.split("\n\n")[0],
+        epilog="exit codes: 0 success; 1 invalid data; 2 usage error (bad arguments, a file that would be "
+        "overwritten, no such path, a file that is not a results file); 3 (diff only) a conclusion-level change.",
+    )
     parser.add_argument("--version", action="version", version=f"nkreport {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -311,6 +444,25 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("status", "which chapters the next build will re-execute", cmd_status)
     p.add_argument("--root", help="project folder (default: found from the current directory)")
     p.add_argument("--build-dir", help="build folder of the last build (default <project>/_build)")
+
+    p = add(
+        "diff",
+        "compare two results files: by chapter, headline quantities apart, conclusion-level changes flagged "
+        "(exit 0: none at the conclusion's level; 3: a probability crossed 0.5, 0.8 or 0.95, an interval began "
+        "or ceased to include no effect, or a certainty rating changed; 2: a file missing or not a results file)",
+        cmd_diff,
+    )
+    p.add_argument(
+        "old", nargs="?", help="older results: a path or an edition's version (default: the previous edition)"
+    )
+    p.add_argument("new", nargs="?", help="newer results: a path or a version (default: _build/html/results.json)")
+    p.add_argument("--root", help="project folder (default: found from the current directory)")
+    p.add_argument("--build-dir", help="build folder whose html/results.json is the default NEW")
+
+    p = add("edition", "store the last build's results as the edition editions/<version>.json", cmd_edition)
+    p.add_argument("--results", help="results file (default <project>/_build/html/results.json)")
+    p.add_argument("--version", help="the edition's version (default: the package's)")
+    p.add_argument("--root", help="project folder")
 
     p = add("simulate-ipd", "write the SIMULATED patient-level example (not real data)", cmd_simulate_ipd)
     p.add_argument("--seed", type=int, default=SEED)

@@ -111,10 +111,11 @@ def build(
     return done.returncode, _ANSI.sub("", done.stdout + done.stderr)
 
 
-def notebook_docs(project: Path) -> dict[str, tuple[str, ...]]:
-    """Docname → dependency groups, for the toc's chapters that have code cells."""
+def notebook_docs(project: Path, docs: list[str] | None = None) -> dict[str, tuple[str, ...]]:
+    """Docname → dependency groups, for the toc's chapters (``docs``, default the reduced
+    toc's) that have code cells."""
     out = {}
-    for doc in TOC_DOCS:
+    for doc in docs or TOC_DOCS:
         groups = hooks.chapter_dependencies((project / f"{doc}.md").read_text(encoding="utf-8"))
         if groups is not None:
             out[doc] = groups
@@ -127,10 +128,10 @@ def executed_while_reading(project: Path, log: str) -> set[str]:
     }
 
 
-def executed(project: Path, log: str) -> set[str]:
+def executed(project: Path, log: str, docs: list[str] | None = None) -> set[str]:
     """Chapters executed by this build, in the parallel pass or while reading."""
-    docs = executed_while_reading(project, log) | set(_PRE_EXECUTED.findall(log))
-    return docs & set(notebook_docs(project))
+    found = executed_while_reading(project, log) | set(_PRE_EXECUTED.findall(log))
+    return found & set(notebook_docs(project, docs))
 
 
 def reread(log: str) -> set[str]:

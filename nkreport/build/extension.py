@@ -9,7 +9,8 @@ fingerprints are Sphinx-free, in :mod:`nkreport.build.fingerprints`.
 * **Data-aware cache** (``env-get-outdated`` and ``source-read``): myst-nb's execution cache
   keys on code-cell text only. Each notebook chapter depends on groups of files (by default all
   of them; a chapter can narrow the list in its front matter with ``nkreport_depends:
-  [cohorts, trial]``). A fingerprint of those files is kept per chapter; when it changes the
+  [cohorts, trial]``, or name cohort rows by role and outcome: ``[cohorts/outcome=bsi]``).
+  A fingerprint of those files is kept per chapter; when it changes the
   chapter is re-read, and the fingerprint is written as a comment into its first code cell, so
   the execution cache key changes too. Restoring the files restores the earlier key, and the
   earlier cached run is reused.
@@ -32,7 +33,9 @@ from sphinx.errors import ExtensionError
 from sphinx.util import logging
 
 from .. import __version__, paths
+from ..cohort_rows import cohort_rows
 from ..paths import write_atomic
+from ..report import editions
 from ..report import glue as results
 from ..report.markup import DATA_TABLE_CLASS
 from . import preexecute, publish
@@ -45,6 +48,7 @@ from .fingerprints import (
     chapter_dependencies,
     chapter_fingerprint,
     chapter_inputs,
+    group_base,
     group_fingerprint,
     inject_fingerprint,
     validation_key,
@@ -144,6 +148,8 @@ def write_results(app: Sphinx, exception) -> None:
     payload = {
         "nkreport_version": __version__,
         "inputs": {group: fingerprint[:16] for group, fingerprint in fingerprints.items()},
+        "cohort_rows": cohort_rows(group_base(root, "cohorts")),
+        "previous_edition": previous.stem if (previous := editions.previous_edition(root)) else None,
         "results": collected,
     }
     out = Path(app.outdir) / results.RESULTS_FILE
@@ -154,7 +160,11 @@ def write_results(app: Sphinx, exception) -> None:
 
 def write_inputs(app: Sphinx, root: Path, known: dict[str, str] | None = None) -> None:
     docs = {doc: Path(app.env.doc2path(doc)) for doc in app.env.found_docs}
-    payload = {"nkreport_version": __version__, "chapters": chapter_inputs(root, docs, known)}
+    payload = {
+        "nkreport_version": __version__,
+        "chapters": chapter_inputs(root, docs, known),
+        "cohort_rows": cohort_rows(group_base(root, "cohorts")),
+    }
     write_atomic(Path(app.outdir).parent / INPUTS_FILE, json.dumps(payload, indent=1, sort_keys=True) + "\n")
 
 

@@ -7,9 +7,15 @@ The scheme, in one place:
   (wherever ``NKREPORT_DATA`` puts the data), the package, the chapters. Its fingerprint is the
   SHA-256 of the group's name, the folder's location (relative to the project when inside it)
   and every file's relative path and bytes.
-* A **chapter's** fingerprint is the first 16 hexadecimal digits of the SHA-256 of its groups'
-  fingerprints (by default every group but ``chapters``; front matter ``nkreport_depends:``
-  narrows it). It is written into the chapter's first code cell, so myst-nb's execution cache,
+* A **row selector** (:mod:`nkreport.cohort_rows`) names cohort rows by role and outcome, e.g.
+  ``cohorts/outcome=bsi`` or ``cohorts/outcome=rejection/role=external_baseline``; its
+  fingerprint covers exactly the rows it picks (every field) and the sidecars of their files.
+  A chapter that reads only some cohorts declares selectors instead of the whole ``cohorts``
+  group, so a cohort of another role or outcome does not re-execute it.
+* A **chapter's** fingerprint is the first 16 hexadecimal digits of the SHA-256 of its
+  dependencies' fingerprints (by default every group but ``chapters`` and ``editions``; front
+  matter ``nkreport_depends:`` narrows it, and ``package`` is always among them).
+  It is written into the chapter's first code cell, so myst-nb's execution cache,
   which keys on code text, changes with the inputs; each page's footer shows it.
 * The **all-inputs** fingerprint is that of the default groups: the footer of pages without
   code and the PDF's title page show it.
@@ -26,6 +32,7 @@ import re
 from pathlib import Path
 
 from .. import paths
+from ..cohort_rows import SELECTOR_PREFIX, SelectorError, describe_selector, parse_selector, selector_fingerprint
 
 
 class DependencyError(ValueError):
@@ -42,9 +49,11 @@ DEPENDENCY_GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
     # opt-in only: a chapter that reads other chapters' glued values (the conclusion) must
     # re-execute when their text changes, since a changed format reaches it only that way
     "chapters": ("book", ("*.md",)),
+    # opt-in only: the released editions (the page on what changed since the last one)
+    "editions": ("editions", ("*.json",)),
 }
 #: What a chapter with code depends on when its front matter declares nothing.
-DEFAULT_GROUPS = tuple(g for g in DEPENDENCY_GROUPS if g != "chapters")
+DEFAULT_GROUPS = tuple(g for g in DEPENDENCY_GROUPS if g not in ("chapters", "editions"))
 FINGERPRINT_PREFIX = "# nkreport inputs fingerprint: "
 #: Written beside the HTML folder after each build: every chapter's input groups and fingerprint,
 #: so ``nkreport status`` can tell which chapters a data change will re-execute.
@@ -106,17 +115,45 @@ def chapter_dependencies(source: str) -> tuple[str, ...] | None:
     if not match:
         return DEFAULT_GROUPS
     groups = tuple(g.strip().strip("'\"") for g in match.group(1).split(",") if g.strip())
-    unknown = [g for g in groups if g not in DEPENDENCY_GROUPS]
-    if unknown:
-        raise DependencyError(f"nkreport_depends names unknown groups {unknown}; known: {list(DEPENDENCY_GROUPS)}")
-    return tuple(sorted(set(groups) | {"package"}))
+    for group in groups:
+        if group.startswith(SELECTOR_PREFIX):
+            try:
+                parse_selector(group)
+            except SelectorError as err:
+                raise DependencyError(f"nkreport_depends: {err}") from None
+        elif group not in DEPENDENCY_GROUPS:
+            raise DependencyError(
+                f"nkreport_depends names unknown group {group!r}; known: {list(DEPENDENCY_GROUPS)} "
+                f"or a row selector such as 'cohorts/outcome=bsi'"
+            )
+    groups = set(groups) | {"package"}
+    if "cohorts" in groups:  # the whole folder covers every row selector
+        groups = {g for g in groups if not g.startswith(SELECTOR_PREFIX)}
+    return tuple(sorted(groups))
+
+
+def dependency_fingerprint(root: Path, dependency: str) -> str:
+    """The fingerprint of one dependency: a group (:func:`group_fingerprint`) or a row selector
+    of the cohorts folder (:func:`nkreport.cohort_rows.selector_fingerprint`)."""
+    if dependency.startswith(SELECTOR_PREFIX):
+        base = group_base(root, "cohorts")
+        return selector_fingerprint(base, dependency, _location(root, base))
+    return group_fingerprint(root, dependency)
+
+
+def describe_dependency(dependency: str) -> str:
+    """A dependency in words, for ``nkreport status``."""
+    if dependency.startswith(SELECTOR_PREFIX):
+        return describe_selector(dependency)
+    folder, _ = DEPENDENCY_GROUPS[dependency]
+    return f"{dependency} ({folder}/)"
 
 
 def chapter_fingerprint(root: Path, groups: tuple[str, ...], known: dict[str, str] | None = None) -> str:
-    """The fingerprint of a chapter's input groups (``known``: group fingerprints already computed)."""
+    """The fingerprint of a chapter's dependencies (``known``: fingerprints already computed)."""
     digest = hashlib.sha256()
     for group in groups:
-        digest.update((known[group] if known and group in known else group_fingerprint(root, group)).encode())
+        digest.update((known[group] if known and group in known else dependency_fingerprint(root, group)).encode())
     return digest.hexdigest()[:16]
 
 
@@ -183,7 +220,7 @@ def chapter_inputs(root: Path, docs: dict[str, Path], known: dict[str, str] | No
             source = str(source_path)
         for group in groups:
             if group not in known:
-                known[group] = group_fingerprint(root, group)
+                known[group] = dependency_fingerprint(root, group)
         out[docname] = {
             "source": source,
             "source_sha": hashlib.sha256(source_path.read_bytes()).hexdigest()[:16],

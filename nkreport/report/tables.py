@@ -506,3 +506,23 @@ def baseline_arms_table(untreated: pd.DataFrame) -> pd.DataFrame:
             "one-sided Fisher p": [f"{p:.3f}" for p in untreated["fisher_p_lower"]],
         }
     )
+
+
+def influence_table(loo: pd.DataFrame) -> pd.DataFrame:
+    """The headline quantities with each study left out (:func:`nkreport.analysis.influence.leave_one_cohort_out`)."""
+
+    def shown(value, fmt: str) -> str:
+        return "n/a" if pd.isna(value) else format(float(value), fmt)
+
+    return pd.DataFrame(
+        {
+            "left out": loo["left_out"],
+            "roles": loo["roles"].map(lambda r: ", ".join(ROLE_LABELS.get(x.strip(), x) for x in r.split(",") if r)),
+            "pooled OR": loo["pooled_or"].map(lambda v: shown(v, ".2f")),
+            "P(OR < 1)": loo["p_or_below_1"].map(lambda v: shown(v, ".3f")),
+            "MAP prior mean": loo["map_mean"].map(lambda v: "n/a" if pd.isna(v) else fmt_percent(v)),
+            "trial's posterior risk": loo["trial_posterior_mean"].map(
+                lambda v: "n/a" if pd.isna(v) else fmt_percent(v)
+            ),
+        }
+    )

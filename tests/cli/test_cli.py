@@ -191,7 +191,7 @@ def test_status_after_cohort_change(capsys, project):
     code, out, _ = run(capsys, "status", "--root", project, "--json")
     status = json.loads(out)
     assert status["reexecute"] == ["book/reads_cohorts"]
-    assert status["chapters"]["book/reads_cohorts"]["reasons"] == ["inputs changed: cohorts"]
+    assert status["chapters"]["book/reads_cohorts"]["reasons"] == ["inputs changed: cohorts (data/cohorts/)"]
     code, out, _ = run(capsys, "status", "--root", project)
     assert "re-execute book/reads_cohorts" in out and "cached     book/reads_trial" in out
 

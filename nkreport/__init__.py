@@ -1,6 +1,6 @@
 """nkreport: the analysis behind the book on donor-liver NK cells after liver transplantation."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 import zlib
 

@@ -59,9 +59,14 @@ def list_editions(root: Path | None = None) -> list[Path]:
     return sorted(found, key=_version)
 
 
-def previous_edition(root: Path | None = None) -> Path | None:
-    """The latest stored edition (None when there is none yet)."""
-    found = list_editions(root)
+def previous_edition(root: Path | None = None, version: str | None = None) -> Path | None:
+    """The latest stored edition older than ``version`` (default: the running package's), so
+    that the build of a released edition is compared with the one before it, not with itself;
+    None when there is none yet."""
+    from .. import __version__
+
+    current = tuple(int(part) for part in (version or __version__).split(".") if part.isdigit())
+    found = [path for path in list_editions(root) if _version(path) < current]
     return found[-1] if found else None
 
 

@@ -78,7 +78,10 @@ def test_editions_in_version_order(tmp_path):
     for name in ("0.9.0", "0.10.0", "0.2.1", "notes"):
         (folder / f"{name}.json").write_text("{}")
     assert [p.stem for p in editions.list_editions(tmp_path)] == ["0.2.1", "0.9.0", "0.10.0"]
-    assert editions.previous_edition(tmp_path).stem == "0.10.0"
+    assert editions.previous_edition(tmp_path, version="1.0.0").stem == "0.10.0"
+    # the build of a stored edition compares with the one before it, not with itself
+    assert editions.previous_edition(tmp_path, version="0.10.0").stem == "0.9.0"
+    assert editions.previous_edition(tmp_path, version="0.2.1") is None
     assert editions.previous_edition(tmp_path / "elsewhere") is None
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 #: :mod:`nkreport.data.schema`, which a test keeps in step).
 SELECTOR_FIELDS: dict[str, tuple[str, ...]] = {
     "role": ("trial", "earlier_treated", "earlier_untreated", "external_baseline"),
-    "outcome": ("bsi", "rejection", "related_ae", "hcc_recurrence"),
+    "outcome": ("bsi", "rejection", "related_ae", "severe_related_ae", "hcc_recurrence"),
 }
 SELECTOR_PREFIX = "cohorts/"
 

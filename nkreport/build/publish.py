@@ -194,13 +194,16 @@ def table_cells(table: nodes.table) -> list[list[str]]:
     return [[entry.astext() for entry in row.findall(nodes.entry)] for row in table.findall(nodes.row)]
 
 
-def latex_column_widths(rows: list[list[str]], line_chars: int = LATEX_LINE_CHARS) -> list[int]:
+def latex_column_widths(
+    rows: list[list[str]], line_chars: int = LATEX_LINE_CHARS, unbreakable: list[int] | None = None
+) -> list[int]:
     """Column widths in characters from the cells' text.
 
     Each column wants its longest cell (capped) and needs at least its longest word (capped;
-    longer words get break points). When the wanted widths do not fit ``line_chars`` (less
-    the padding between columns), each column keeps what it needs and the room left is shared
-    in proportion to what it wants beyond that.
+    longer words get break points) and its longest unbreakable token (``unbreakable``, per
+    column: identifiers in code font, which are never broken). When the wanted widths do not
+    fit ``line_chars`` (less the padding between columns), each column keeps what it needs and
+    the room left is shared in proportion to what it wants beyond that.
     """
     ncols = max((len(r) for r in rows), default=0)
     need, want = [], []
@@ -208,7 +211,8 @@ def latex_column_widths(rows: list[list[str]], line_chars: int = LATEX_LINE_CHAR
         column = [r[j] for r in rows if j < len(r)]
         longest_word = max((len(word) for text in column for word in text.split()), default=1)
         longest_cell = max((len(text) for text in column), default=1)
-        need.append(max(min(longest_word, LATEX_WORD_CAP), 3) + 2)  # + 2: bold header face
+        whole = unbreakable[j] if unbreakable and j < len(unbreakable) else 0
+        need.append(max(min(longest_word, LATEX_WORD_CAP), whole, 3) + 2)  # + 2: bold header face
         want.append(max(min(longest_cell, LATEX_CELL_CAP), need[-1]))
     room = line_chars - 2 * ncols
     if sum(want) <= room or sum(need) >= room:
@@ -234,10 +238,37 @@ def _chunks(piece: str, size: int = 16) -> list[str]:
     return [piece[i : i + size] for i in range(0, len(piece), size)]
 
 
+#: Words at least this long in a table cell (DOIs, PMIDs, URLs) may break after / . : _ -.
+LATEX_BREAK_WORD = 9
+
+
+def _in_literal(node: nodes.Node) -> bool:
+    while node is not None:
+        if isinstance(node, nodes.literal):
+            return True
+        node = node.parent
+    return False
+
+
+def literal_widths(table: nodes.table) -> list[int]:
+    """Per column, the longest identifier in code font (never broken, never hyphenated)."""
+    widths: list[int] = []
+    for row in table.findall(nodes.row):
+        for j, entry in enumerate(row.findall(nodes.entry)):
+            longest = max((len(lit.astext()) for lit in entry.findall(nodes.literal)), default=0)
+            if j >= len(widths):
+                widths.append(0)
+            widths[j] = max(widths[j], longest)
+    return widths
+
+
 def _allow_breaks_in_long_words(table: nodes.table) -> None:
-    """Let DOIs, URLs and other long tokens in table cells break after / . : _ -."""
+    """Let DOIs, URLs and other long tokens in table cells break after / . : _ - (never inside
+    code font: an identifier a reader types is kept whole)."""
     for text in list(table.findall(nodes.Text)):
-        if not any(len(word) > LATEX_WORD_CAP for word in text.split()):
+        if _in_literal(text.parent):
+            continue
+        if not any(len(word) >= LATEX_BREAK_WORD for word in text.split()):
             continue
         pieces = [chunk for piece in _BREAKABLE.split(str(text)) for chunk in _chunks(piece)]
         replacement: list[nodes.Node] = []
@@ -261,9 +292,10 @@ def on_doctree_resolved(app: Sphinx, doctree: nodes.document, docname: str) -> N
         )
         if body_rows > LATEX_LONGTABLE_ROWS:
             table["classes"].append("longtable")
-        if body_rows > LATEX_LONGTABLE_ROWS or natural > LATEX_WIDE_CHARS:
+        code = literal_widths(table)
+        if body_rows > LATEX_LONGTABLE_ROWS or natural > LATEX_WIDE_CHARS or any(code):
             spec = addnodes.tabular_col_spec()
-            spec["spec"] = latex_colspec(latex_column_widths(rows))
+            spec["spec"] = latex_colspec(latex_column_widths(rows, unbreakable=code))
             table.parent.insert(table.parent.index(table), spec)
             _allow_breaks_in_long_words(table)
 

@@ -38,8 +38,19 @@ def baseline_table(baseline: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+#: A no-break space: the words of an interval or a count stay on one line.
+NO_BREAK_SPACE = "\u00a0"
+
+
+def unbroken(value: str) -> str:
+    """``value`` with its spaces made non-breaking, so a cell such as an interval
+    ('31.6 % (12.6 % to 56.6 %)') never wraps inside itself."""
+    return str(value).replace(" ", NO_BREAK_SPACE)
+
+
 def cohort_table(cohorts: pd.DataFrame) -> pd.DataFrame:
-    """Every cohort row with its proportion, exact 95 % CI, window, source and verified flag."""
+    """The evidence at a glance: every cohort row with its proportion and exact 95 % CI, window
+    and verified flag (where each number stands in its source: :func:`cohort_sources_table`)."""
     low, high = clopper_pearson(cohorts["events"], cohorts["n"])
     window = cohorts["window_days"].astype("object").where(cohorts["window_days"].notna(), "not stated")
     table = pd.DataFrame(
@@ -49,10 +60,23 @@ def cohort_table(cohorts: pd.DataFrame) -> pd.DataFrame:
             "outcome": cohorts["outcome"].map(OUTCOME_LABELS),
             "events/n": [f"{e}/{n}" for e, n in zip(cohorts["events"], cohorts["n"], strict=False)],
             "% (exact 95 % CI)": [
-                f"{fmt_percent(e / n)} ({fmt_interval(lo, hi)})"
+                f"{unbroken(fmt_percent(e / n))} ({unbroken(fmt_interval(lo, hi))})"
                 for e, n, lo, hi in zip(cohorts["events"], cohorts["n"], low, high, strict=False)
             ],
             "window (days)": window,
+            "verified": cohorts["verified"],
+        }
+    )
+    return table.reset_index(drop=True)
+
+
+def cohort_sources_table(cohorts: pd.DataFrame) -> pd.DataFrame:
+    """Where each cohort row's count stands: study, outcome, source (DOI, PMID or URL), location
+    in the source and verified flag, in the row order of :func:`cohort_table`."""
+    table = pd.DataFrame(
+        {
+            "study": cohorts["study"],
+            "outcome": cohorts["outcome"].map(OUTCOME_LABELS),
             "source": cohorts["source"],
             "location": cohorts["location"],
             "verified": cohorts["verified"],
@@ -70,6 +94,19 @@ def printed_percent_discrepancies(cohorts: pd.DataFrame) -> pd.DataFrame:
     out = cohorts.loc[mask, ["cohort_id", "study", "events", "n", "printed_percent"]].copy()
     out["computed_percent"] = computed[mask].round(2)
     return out.reset_index(drop=True)
+
+
+def discrepancy_display_table(discrepancies: pd.DataFrame) -> pd.DataFrame:
+    """:func:`printed_percent_discrepancies` with the reader's column names."""
+    return pd.DataFrame(
+        {
+            "cohort row": discrepancies["cohort_id"],
+            "study": discrepancies["study"],
+            "events/n": [f"{e}/{n}" for e, n in zip(discrepancies["events"], discrepancies["n"], strict=True)],
+            "printed %": [f"{float(v):g}" for v in discrepancies["printed_percent"]],
+            "computed %": [f"{float(v):g}" for v in discrepancies["computed_percent"]],
+        }
+    )
 
 
 def to_myst_table(frame: pd.DataFrame, name: str, caption: str) -> Markup:

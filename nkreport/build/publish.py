@@ -187,6 +187,7 @@ LATEX_WIDE_CHARS = 120
 #: Longest cell and longest word that set a column's width (longer text wraps).
 LATEX_CELL_CAP, LATEX_WORD_CAP = 30, 14
 _BREAKABLE = re.compile(r"(?<=[/.:_\-])(?=\w)")
+_ORDINARY_SPACE = re.compile(r"[ \t\n\r]+")
 
 
 def table_cells(table: nodes.table) -> list[list[str]]:
@@ -209,7 +210,8 @@ def latex_column_widths(
     need, want = [], []
     for j in range(ncols):
         column = [r[j] for r in rows if j < len(r)]
-        longest_word = max((len(word) for text in column for word in text.split()), default=1)
+        # words end at ordinary spaces only: no-break spaces hold an interval or "5 %" together
+        longest_word = max((len(word) for text in column for word in _ORDINARY_SPACE.split(text)), default=1)
         longest_cell = max((len(text) for text in column), default=1)
         whole = unbreakable[j] if unbreakable and j < len(unbreakable) else 0
         need.append(max(min(longest_word, LATEX_WORD_CAP), whole, 3) + 2)  # + 2: bold header face

@@ -148,12 +148,12 @@ class WayIn(Directive):
         env = self.state.document.settings.env
         paragraph = nodes.paragraph(classes=["nkreport-way-in"])
         if CONCLUSION_DOC in env.found_docs:
-            paragraph += nodes.Text("The conclusion, ")
+            paragraph += nodes.Text("Read on: the conclusion and its summary of findings, ")
             paragraph += doc_link(CONCLUSION_DOC, env.docname)
-            paragraph += nodes.Text(", gives the summary of findings with its numbers and certainty. ")
+            paragraph += nodes.Text(". ")
         paragraph += nodes.raw(
             "",
-            f"The whole book is also typeset for print: {pdf_link_html(env.docname, 'download the PDF')}.",
+            f"The whole book, typeset for print: {pdf_link_html(env.docname, 'download the PDF')}.",
             format="html",
         )
         cff = citation.read_citation()

@@ -114,10 +114,12 @@ def fmt_mcmc(value: float, mcse: float, max_digits: int = 2) -> str:
 
 
 def glue(key: str, value: Any, text: str | None = None, *, display: bool = False) -> GluedValue:
-    """Glue ``value`` under ``key``; ``text`` is what prose shows (default ``str(value)``)."""
+    """Glue ``value`` under ``key``; ``text`` is what prose shows (default ``str(value)``), with
+    the book's typography (:func:`typeset`), so ``results.json`` holds the very text the
+    reader sees."""
     from myst_nb import glue as nb_glue
 
-    glued = GluedValue(key, value, str(value) if text is None else text)
+    glued = GluedValue(key, value, typeset(str(value) if text is None else text))
     nb_glue(key, glued, display=display)
     return glued
 

@@ -205,6 +205,31 @@ def comparator_test_table(one_sample: pd.DataFrame, two_sample: pd.DataFrame | N
     return table
 
 
+def two_sample_test_table(one_sample: pd.DataFrame, two_sample: pd.DataFrame) -> pd.DataFrame:
+    """The trial against each earlier untreated arm as a sample: the arm's count, the Newcombe
+    risk difference (trial minus arm) and the Fisher and Boschloo p-values, in the row order of
+    ``two_sample`` (a table of its own, so that neither it nor :func:`comparator_test_table`
+    is wider than a page)."""
+    counts = one_sample.set_index("comparator")
+    return pd.DataFrame(
+        {
+            "untreated arm": two_sample["comparator"],
+            "events/n": [
+                f"{int(counts.loc[name, 'comparator_events'])}/{int(counts.loc[name, 'comparator_n'])}"
+                for name in two_sample["comparator"]
+            ],
+            "risk difference, trial minus arm (Newcombe 95 % CI, points)": [
+                f"{100 * d:+.1f} ({unbroken(f'{100 * lo:+.1f} to {100 * hi:+.1f}')})"
+                for d, lo, hi in zip(
+                    two_sample["risk_difference"], two_sample["rd_low"], two_sample["rd_high"], strict=True
+                )
+            ],
+            "Fisher p (two-sided)": [_p_value(v) for v in two_sample["fisher_p"]],
+            "Boschloo p (two-sided)": [_p_value(v) for v in two_sample["boschloo_p"]],
+        }
+    )
+
+
 def zero_event_table(rows: list[dict]) -> pd.DataFrame:
     """Zero-event bounds: label, 0/n, exact one-sided 95 % upper bound and the rule of three."""
     return pd.DataFrame(

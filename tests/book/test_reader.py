@@ -111,7 +111,12 @@ def test_home_page_links_the_conclusion_and_the_pdf():
 
 def test_every_page_links_the_pdf_and_the_link_reaches_it_once_published():
     _require_html()
-    missing = [page for page in _pages() if not _soup(page).select("a.nkreport-pdf-link")]
+    redirect = 'http-equiv="Refresh"'  # the site's index.html only forwards to the home page
+    missing = [
+        page
+        for page in _pages()
+        if not _soup(page).select("a.nkreport-pdf-link") and redirect not in (HTML / page).read_text(encoding="utf-8")
+    ]
     assert not missing, missing
     if (LATEX / "nkreport.pdf").exists() and os.environ.get("CI"):
         published = HTML / "nkreport.pdf"

@@ -53,3 +53,22 @@ def test_discrepancy_table_uses_the_readers_names():
          "computed %": "31.58"}
     ]
     assert not any("_" in column for column in shown.columns)
+
+
+def test_two_sample_table_is_its_own_table_with_unbroken_intervals():
+    from nkreport.analysis import endpoints
+
+    arms = pd.DataFrame(
+        {"comparator": ["Arm A"], "role": ["earlier_untreated"], "comparator_events": [6], "comparator_n": [21],
+         "comparator_rate": [6 / 21], "window_days": [90], "verified": ["yes"], "p_lower": [0.5], "p_higher": [0.5]}
+    )
+    result = endpoints.two_sample_comparison(6, 19, 6, 21)
+    two = pd.DataFrame([{"comparator": "Arm A", **result}])
+    shown = tables.two_sample_test_table(arms, two)
+    assert list(shown.columns)[:2] == ["untreated arm", "events/n"]
+    assert shown.loc[0, "events/n"] == "6/21"
+    cell = shown.iloc[0, 2]
+    point, interval = cell.split(" ", 1)
+    assert point == f"{100 * result['risk_difference']:+.1f}"
+    assert " " not in interval and interval.startswith("(") and interval.endswith(")")
+    assert len(tables.comparator_test_table(arms).columns) == 8, "the one-sample table stays narrow"

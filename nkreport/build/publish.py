@@ -181,13 +181,18 @@ def on_doctree_read(app: Sphinx, doctree: nodes.document) -> None:
 #: Tables longer than this many body rows are set as ``longtable`` (they may break across pages).
 LATEX_LONGTABLE_ROWS = 15
 #: About how many characters of table text (footnote size) fit the text width of an A4 page.
-LATEX_LINE_CHARS = 140
+LATEX_LINE_CHARS = 100
+#: A character of code font (monospaced) is about this many average characters of text wide.
+LATEX_MONO_WIDTH = 1.3
+#: A character of a column header (sans-serif) is about this many average characters of text wide.
+LATEX_HEADER_WIDTH = 1.5
 #: Tables whose widest cells add up to more characters than this get explicit column widths.
 LATEX_WIDE_CHARS = 120
 #: Longest cell and longest word that set a column's width (longer text wraps).
 LATEX_CELL_CAP, LATEX_WORD_CAP = 30, 14
 _BREAKABLE = re.compile(r"(?<=[/.:_\-])(?=\w)")
 _ORDINARY_SPACE = re.compile(r"[ \t\n\r]+")
+_NO_BREAK = re.compile("[\u00a0\u202f]")
 
 
 def table_cells(table: nodes.table) -> list[list[str]]:
@@ -201,8 +206,9 @@ def latex_column_widths(
     """Column widths in characters from the cells' text.
 
     Each column wants its longest cell (capped) and needs at least its longest word (capped;
-    longer words get break points) and its longest unbreakable token (``unbreakable``, per
-    column: identifiers in code font, which are never broken). When the wanted widths do not
+    longer words get break points), its longest unbreakable token (``unbreakable``, per
+    column: identifiers in code font, which are never broken) and the longest word of its
+    header (the first row, set in a wider face). When the wanted widths do not
     fit ``line_chars`` (less the padding between columns), each column keeps what it needs and
     the room left is shared in proportion to what it wants beyond that.
     """
@@ -211,10 +217,14 @@ def latex_column_widths(
     for j in range(ncols):
         column = [r[j] for r in rows if j < len(r)]
         # words end at ordinary spaces only: no-break spaces hold an interval or "5 %" together
-        longest_word = max((len(word) for text in column for word in _ORDINARY_SPACE.split(text)), default=1)
+        words = [word for text in column for word in _ORDINARY_SPACE.split(text)]
+        longest_word = max((len(word) for word in words), default=1)
+        # a run held together by no-break spaces (an interval) is never broken: no cap
+        held = max((len(word) for word in words if _NO_BREAK.search(word)), default=0)
         longest_cell = max((len(text) for text in column), default=1)
-        whole = unbreakable[j] if unbreakable and j < len(unbreakable) else 0
-        need.append(max(min(longest_word, LATEX_WORD_CAP), whole, 3) + 2)  # + 2: bold header face
+        whole = round(LATEX_MONO_WIDTH * unbreakable[j]) if unbreakable and j < len(unbreakable) else 0
+        header = round(LATEX_HEADER_WIDTH * max((len(w) for w in _ORDINARY_SPACE.split(column[0])), default=0))
+        need.append(max(min(longest_word, LATEX_WORD_CAP) + 2, held + 2, whole + 2, header, 5))
         want.append(max(min(longest_cell, LATEX_CELL_CAP), need[-1]))
     room = line_chars - 2 * ncols
     if sum(want) <= room or sum(need) >= room:

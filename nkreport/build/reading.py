@@ -18,6 +18,9 @@ Registered by the book's extension (:mod:`nkreport.build.extension`).
   the book has one: reduced books built by the tests may not) and the PDF.
 * **This edition** (directive ``nkreport-edition``, on the provenance page): version, build
   date, commit and the fingerprint of all inputs that the footer and the PDF show.
+* **Appendix numbers as in the PDF** (``env-get-updated``, HTML): figures and tables of the
+  appendices are numbered A.1, B.3, … as the PDF numbers them (:mod:`nkreport.build.publish`
+  letters the appendices there), instead of a running count across all appendices.
 * **What ran in this build** (directive ``nkreport-execution-table``): for each chapter, whether
   it was executed in this build or its result came from an earlier build's cache, when, how
   long it took and whether it succeeded. Pages with these directives are read again by every
@@ -338,7 +341,43 @@ def on_env_merge_info(app: Sphinx, env, docnames, other) -> None:
     )
 
 
+def appendix_letters(app: Sphinx, env) -> dict[str, str]:
+    """Docname → letter of each appendix: the documents of the first unnumbered toctree of the
+    root page after a numbered one, and of every toctree after it (as the PDF letters them)."""
+    try:
+        doctree = env.get_doctree(app.config.root_doc)
+    except (OSError, KeyError, ValueError):
+        return {}
+    letters: dict[str, str] = {}
+    seen_numbered = in_appendix = False
+    for toctree in doctree.findall(addnodes.toctree):
+        if toctree.get("numbered"):
+            seen_numbered = True
+            continue
+        in_appendix = in_appendix or seen_numbered
+        if not in_appendix:
+            continue
+        for _title, docname in toctree.get("entries", []):
+            if docname in env.all_docs and docname not in letters:
+                letters[docname] = chr(ord("A") + len(letters))
+    return letters
+
+
+def letter_appendix_numbers(app: Sphinx, env) -> list[str]:
+    """Number each appendix's figures and tables A.1, A.2, … (in their order within it)."""
+    if app.builder.format != "html":
+        return []
+    for docname, letter in appendix_letters(app, env).items():
+        for numbers in env.toc_fignumbers.get(docname, {}).values():
+            ordered = sorted(numbers, key=lambda key: numbers[key][-1])  # the running count, in order
+            for index, key in enumerate(ordered, start=1):
+                numbers[key] = (letter, index)
+    return []
+
+
 def setup(app: Sphinx) -> dict:
+    # after Sphinx's own numbering (the toctree collector, priority 500), which runs every build
+    app.connect("env-get-updated", letter_appendix_numbers, priority=900)
     app.connect("builder-inited", _build_started)
     app.connect("env-get-outdated", on_env_get_outdated)
     app.connect("env-purge-doc", on_env_purge_doc)

@@ -79,3 +79,42 @@ def test_code_font_identifiers_get_a_column_as_wide_as_themselves():
     assert raws, "long identifiers in plain text get break points"
     literal = next(iter(table.findall(nodes.literal)))
     assert not list(literal.findall(nodes.raw)), "an identifier in code font is never broken"
+
+
+def test_runs_held_by_no_break_spaces_and_code_set_the_columns_need():
+    interval = "(12.6\u202f%\u00a0to\u00a056.6\u202f%)"
+    rows = [["%", "field"], [f"31.6\u202f% {interval}", "end_of_followup"]]
+    need = publish.latex_column_widths(rows, line_chars=10, unbreakable=[0, len("end_of_followup")])
+    assert need[0] == len(interval) + 2, "an interval is never broken, so its whole length is needed"
+    assert need[1] == round(publish.LATEX_MONO_WIDTH * len("end_of_followup")) + 2
+
+
+def test_appendix_tables_are_lettered_as_in_the_pdf():
+    from types import SimpleNamespace
+
+    from sphinx import addnodes
+
+    root = nodes.document(None, None)
+    for caption, numbered, entries in (
+        ("What the trial showed", True, ["book/01_trial"]),
+        ("Appendices", False, ["book/appendix_adding_cohort", "book/appendix_data_dictionary"]),
+    ):
+        toctree = addnodes.toctree(caption=caption, numbered=numbered, entries=[(None, e) for e in entries])
+        root += toctree
+    env = SimpleNamespace(
+        get_doctree=lambda name: root,
+        all_docs={"book/01_trial": 0, "book/appendix_adding_cohort": 0, "book/appendix_data_dictionary": 0},
+        toc_fignumbers={
+            "book/01_trial": {"table": {"t1": (1, 1)}},
+            "book/appendix_data_dictionary": {"table": {"b2": (5,), "b1": (4,)}, "figure": {"f": (2,)}},
+        },
+    )
+    app = SimpleNamespace(config=SimpleNamespace(root_doc="book/index"), builder=SimpleNamespace(format="html"))
+    letters = reading.appendix_letters(app, env)
+    assert letters == {"book/appendix_adding_cohort": "A", "book/appendix_data_dictionary": "B"}
+    reading.letter_appendix_numbers(app, env)
+    assert env.toc_fignumbers["book/appendix_data_dictionary"] == {
+        "table": {"b1": ("B", 1), "b2": ("B", 2)},
+        "figure": {"f": ("B", 1)},
+    }
+    assert env.toc_fignumbers["book/01_trial"] == {"table": {"t1": (1, 1)}}

@@ -187,7 +187,7 @@ LATEX_MONO_WIDTH = 1.3
 #: A character of a column header (sans-serif) is about this many average characters of text wide.
 LATEX_HEADER_WIDTH = 1.5
 #: Tables whose widest cells add up to more characters than this get explicit column widths.
-LATEX_WIDE_CHARS = 120
+LATEX_WIDE_CHARS = LATEX_LINE_CHARS
 #: Longest cell and longest word that set a column's width (longer text wraps).
 LATEX_CELL_CAP, LATEX_WORD_CAP = 30, 14
 _BREAKABLE = re.compile(r"(?<=[/.:_\-])(?=\w)")

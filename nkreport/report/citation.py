@@ -83,7 +83,7 @@ def how_to_cite(cff: dict) -> list[str]:
     """How to cite the book, then each work the file asks to be cited with it (its
     ``references``), one plain-text entry each."""
     year = str(cff.get("date-released", ""))[:4]
-    book = f"{authors_line(cff)}." + (f" ({year})." if year else "")
+    book = f"{authors_line(cff)}" + (f" ({year})." if year else ".")
     book += f" {str(cff['title']).rstrip('.')}. Version {cff['version']}."
     if cff.get("doi"):
         book += f" doi:{cff['doi']}"

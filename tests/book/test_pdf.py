@@ -182,7 +182,7 @@ def test_every_figure_is_in_the_pdf(pdf_text):
     assert len(images) >= len(set(rasters)), (len(images), rasters)
     text = _normalise(pdf_text)
     for caption in captions:
-        words = re.sub(r"^\s*Fig\.\s*[\d.]+\s*", "", caption).split()[:8]
+        words = re.sub(r"^\s*Fig\.\s*[\dA-Z]*[\d.]+\s*", "", caption).split()[:8]  # Fig. 2.1, Fig. A.1
         assert _normalise(" ".join(words)) in text, caption
 
 

@@ -39,7 +39,7 @@ def test_authors_affiliations_and_citations_are_rendered_from_the_file(tmp_path)
     cff = citation.read_citation(path)
     assert citation.authors_line(cff) == "Smith JA, Lee K, Example Group (University of Example)"
     book, trial = citation.how_to_cite(cff)
-    assert book == "Smith JA, Lee K, Example Group (University of Example). (2026). An example book. Version 1.2.3."
+    assert book == "Smith JA, Lee K, Example Group (University of Example) (2026). An example book. Version 1.2.3."
     assert trial == "Ohira M, et al. A trial. PLoS One 2025;20(1). doi:10.1371/journal.pone.0313102"
 
 

@@ -28,6 +28,7 @@ parts:
     chapters:
       - file: book/appendix_adding_cohort
       - file: book/appendix_data_dictionary
+      - file: book/appendix_glossary
       - file: book/status
       - file: book/bibliography
 """
@@ -37,6 +38,7 @@ TOC_DOCS = [
     "book/02_evidence",
     "book/appendix_adding_cohort",
     "book/appendix_data_dictionary",
+    "book/appendix_glossary",
     "book/status",
     "book/bibliography",
 ]

@@ -231,3 +231,94 @@ def _browser_session():
         except subprocess.TimeoutExpired:
             process.kill()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+# --- the page as a reader sees it: layout at a given width, accessibility, screenshots ---------
+
+#: Where .ci/install-system.sh installs the accessibility engine (axe-core, by package name).
+AXE_JS = Path(os.environ.get("NKREPORT_NODE_PREFIX", "/opt/nkreport-node")) / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def set_width(tools: DevTools, session: str, width: int, height: int = 900) -> None:
+    """Lay the page out as a window ``width`` CSS pixels wide (a phone: 390)."""
+    tools.send(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600},
+        session,
+    )
+
+
+# Tables and display equations that do not fit: a table's scroll container wider inside than
+# outside, a caption running past its container, an equation wider than its block.
+_LAYOUT = r"""
+(async () => {
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) { await MathJax.startup.promise; }
+  const tables = [...document.querySelectorAll(".pst-scrollable-table-container")].map(box => {
+    const table = box.querySelector("table");
+    const caption = table ? table.querySelector("caption") : null;
+    const b = box.getBoundingClientRect();
+    let clipped = false;
+    if (caption) {
+      const c = caption.getBoundingClientRect();
+      clipped = c.right > b.right + 1 || c.left < b.left - 1 || caption.scrollWidth > caption.clientWidth + 1;
+    }
+    return {name: (table && table.id) || (caption ? caption.innerText.slice(0, 60) : "a table"),
+            scrolls: box.scrollWidth > box.clientWidth + 1, clipped,
+            content: box.scrollWidth, room: box.clientWidth};
+  });
+  const math = [...document.querySelectorAll('mjx-container[display="true"]')].map(m => {
+    const block = m.parentElement.getBoundingClientRect();
+    const shown = (m.firstElementChild || m).getBoundingClientRect();
+    return {overflows: m.scrollWidth > m.clientWidth + 1 || shown.right > block.right + 1,
+            content: Math.round(shown.width), room: Math.round(block.width)};
+  });
+  return {tables, math, pageScrolls: document.documentElement.scrollWidth > window.innerWidth + 1};
+})()
+"""
+
+
+def _evaluate(tools: DevTools, session: str, expression: str):
+    result = tools.send(
+        "Runtime.evaluate", {"expression": expression, "awaitPromise": True, "returnByValue": True}, session
+    )
+    if "exceptionDetails" in result:
+        raise RuntimeError(f"script failed: {result['exceptionDetails'].get('text')}")
+    return result["result"].get("value")
+
+
+def layout(tools: DevTools, session: str, url: str, origin: str, width: int) -> dict:
+    """Open ``url`` at ``width`` px; return its tables and display equations that do not fit."""
+    set_width(tools, session, width)
+    _visit(tools, session, url, origin)
+    return _evaluate(tools, session, _LAYOUT)
+
+
+def axe_violations(tools: DevTools, session: str, url: str, origin: str, impacts=("serious", "critical")) -> list:
+    """axe-core's violations of the given impacts on one page (the page is opened first)."""
+    if not AXE_JS.is_file():
+        if os.environ.get("CI"):
+            pytest.fail(f"axe-core is not installed at {AXE_JS} (CI installs it with .ci/install-system.sh)")
+        pytest.skip(f"axe-core is not installed at {AXE_JS}; install it with .ci/install-system.sh")
+    _visit(tools, session, url, origin)
+    _evaluate(tools, session, AXE_JS.read_text(encoding="utf-8") + "\n;true")
+    wanted = json.dumps(list(impacts))
+    return _evaluate(
+        tools,
+        session,
+        "axe.run(document, {resultTypes: ['violations']}).then(r => r.violations"
+        f".filter(v => {wanted}.includes(v.impact))"
+        ".map(v => ({id: v.id, impact: v.impact, help: v.help, count: v.nodes.length,"
+        " targets: v.nodes.slice(0, 3).map(n => n.target.join(' '))})))",
+    )
+
+
+def screenshot(tools: DevTools, session: str, url: str, origin: str, width: int, path: Path, height: int = 2400):
+    """A PNG of the top ``height`` px of ``url`` laid out at ``width`` px."""
+    import base64
+
+    set_width(tools, session, width, height)
+    _visit(tools, session, url, origin)
+    _evaluate(tools, session, _INSPECT)
+    data = tools.send("Page.captureScreenshot", {"format": "png"}, session)["data"]
+    Path(path).write_bytes(base64.b64decode(data))
+    return path

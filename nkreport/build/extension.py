@@ -38,7 +38,7 @@ from ..paths import write_atomic
 from ..report import editions
 from ..report import glue as results
 from ..report.markup import DATA_TABLE_CLASS
-from . import preexecute, publish
+from . import preexecute, publish, reading
 from .fingerprints import (
     DEPENDENCY_GROUPS,
     INCOMPLETE_MARK,
@@ -246,4 +246,5 @@ def setup(app: Sphinx) -> dict:
     app.add_transform(KeepDataAsTyped)
     preexecute.setup(app)
     publish.setup(app)
+    reading.setup(app)
     return {"version": __version__, "env_version": 1, "parallel_read_safe": True, "parallel_write_safe": True}

@@ -181,12 +181,18 @@ def on_doctree_read(app: Sphinx, doctree: nodes.document) -> None:
 #: Tables longer than this many body rows are set as ``longtable`` (they may break across pages).
 LATEX_LONGTABLE_ROWS = 15
 #: About how many characters of table text (footnote size) fit the text width of an A4 page.
-LATEX_LINE_CHARS = 140
+LATEX_LINE_CHARS = 100
+#: A character of code font (monospaced) is about this many average characters of text wide.
+LATEX_MONO_WIDTH = 1.3
+#: A character of a column header (sans-serif) is about this many average characters of text wide.
+LATEX_HEADER_WIDTH = 1.5
 #: Tables whose widest cells add up to more characters than this get explicit column widths.
-LATEX_WIDE_CHARS = 120
+LATEX_WIDE_CHARS = LATEX_LINE_CHARS
 #: Longest cell and longest word that set a column's width (longer text wraps).
 LATEX_CELL_CAP, LATEX_WORD_CAP = 30, 14
 _BREAKABLE = re.compile(r"(?<=[/.:_\-])(?=\w)")
+_ORDINARY_SPACE = re.compile(r"[ \t\n\r]+")
+_NO_BREAK = re.compile("[\u00a0\u202f]")
 
 
 def table_cells(table: nodes.table) -> list[list[str]]:
@@ -194,21 +200,31 @@ def table_cells(table: nodes.table) -> list[list[str]]:
     return [[entry.astext() for entry in row.findall(nodes.entry)] for row in table.findall(nodes.row)]
 
 
-def latex_column_widths(rows: list[list[str]], line_chars: int = LATEX_LINE_CHARS) -> list[int]:
+def latex_column_widths(
+    rows: list[list[str]], line_chars: int = LATEX_LINE_CHARS, unbreakable: list[int] | None = None
+) -> list[int]:
     """Column widths in characters from the cells' text.
 
     Each column wants its longest cell (capped) and needs at least its longest word (capped;
-    longer words get break points). When the wanted widths do not fit ``line_chars`` (less
-    the padding between columns), each column keeps what it needs and the room left is shared
-    in proportion to what it wants beyond that.
+    longer words get break points), its longest unbreakable token (``unbreakable``, per
+    column: identifiers in code font, which are never broken) and the longest word of its
+    header (the first row, set in a wider face). When the wanted widths do not
+    fit ``line_chars`` (less the padding between columns), each column keeps what it needs and
+    the room left is shared in proportion to what it wants beyond that.
     """
     ncols = max((len(r) for r in rows), default=0)
     need, want = [], []
     for j in range(ncols):
         column = [r[j] for r in rows if j < len(r)]
-        longest_word = max((len(word) for text in column for word in text.split()), default=1)
+        # words end at ordinary spaces only: no-break spaces hold an interval or "5 %" together
+        words = [word for text in column for word in _ORDINARY_SPACE.split(text)]
+        longest_word = max((len(word) for word in words), default=1)
+        # a run held together by no-break spaces (an interval) is never broken: no cap
+        held = max((len(word) for word in words if _NO_BREAK.search(word)), default=0)
         longest_cell = max((len(text) for text in column), default=1)
-        need.append(max(min(longest_word, LATEX_WORD_CAP), 3) + 2)  # + 2: bold header face
+        whole = round(LATEX_MONO_WIDTH * unbreakable[j]) if unbreakable and j < len(unbreakable) else 0
+        header = round(LATEX_HEADER_WIDTH * max((len(w) for w in _ORDINARY_SPACE.split(column[0])), default=0))
+        need.append(max(min(longest_word, LATEX_WORD_CAP) + 2, held + 2, whole + 2, header, 5))
         want.append(max(min(longest_cell, LATEX_CELL_CAP), need[-1]))
     room = line_chars - 2 * ncols
     if sum(want) <= room or sum(need) >= room:
@@ -234,10 +250,37 @@ def _chunks(piece: str, size: int = 16) -> list[str]:
     return [piece[i : i + size] for i in range(0, len(piece), size)]
 
 
+#: Words at least this long in a table cell (DOIs, PMIDs, URLs) may break after / . : _ -.
+LATEX_BREAK_WORD = 9
+
+
+def _in_literal(node: nodes.Node) -> bool:
+    while node is not None:
+        if isinstance(node, nodes.literal):
+            return True
+        node = node.parent
+    return False
+
+
+def literal_widths(table: nodes.table) -> list[int]:
+    """Per column, the longest identifier in code font (never broken, never hyphenated)."""
+    widths: list[int] = []
+    for row in table.findall(nodes.row):
+        for j, entry in enumerate(row.findall(nodes.entry)):
+            longest = max((len(lit.astext()) for lit in entry.findall(nodes.literal)), default=0)
+            if j >= len(widths):
+                widths.append(0)
+            widths[j] = max(widths[j], longest)
+    return widths
+
+
 def _allow_breaks_in_long_words(table: nodes.table) -> None:
-    """Let DOIs, URLs and other long tokens in table cells break after / . : _ -."""
+    """Let DOIs, URLs and other long tokens in table cells break after / . : _ - (never inside
+    code font: an identifier a reader types is kept whole)."""
     for text in list(table.findall(nodes.Text)):
-        if not any(len(word) > LATEX_WORD_CAP for word in text.split()):
+        if _in_literal(text.parent):
+            continue
+        if not any(len(word) >= LATEX_BREAK_WORD for word in text.split()):
             continue
         pieces = [chunk for piece in _BREAKABLE.split(str(text)) for chunk in _chunks(piece)]
         replacement: list[nodes.Node] = []
@@ -261,9 +304,10 @@ def on_doctree_resolved(app: Sphinx, doctree: nodes.document, docname: str) -> N
         )
         if body_rows > LATEX_LONGTABLE_ROWS:
             table["classes"].append("longtable")
-        if body_rows > LATEX_LONGTABLE_ROWS or natural > LATEX_WIDE_CHARS:
+        code = literal_widths(table)
+        if body_rows > LATEX_LONGTABLE_ROWS or natural > LATEX_WIDE_CHARS or any(code):
             spec = addnodes.tabular_col_spec()
-            spec["spec"] = latex_colspec(latex_column_widths(rows))
+            spec["spec"] = latex_colspec(latex_column_widths(rows, unbreakable=code))
             table.parent.insert(table.parent.index(table), spec)
             _allow_breaks_in_long_words(table)
 

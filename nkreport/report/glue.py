@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -55,9 +56,29 @@ class GluedValue:
         return {"text/plain": self.text, RESULT_MIME: payload}
 
 
+#: The space between a number and its unit sign (%): narrow and non-breaking (U+202F), so a
+#: line never starts with "%". The book's extension puts it wherever a digit and "%" are
+#: separated by an ordinary space in the rendered text (:func:`typeset`).
+NUMBER_UNIT_SPACE = "\u202f"
+#: A minus sign (U+2212), not a hyphen.
+MINUS = "\u2212"
+_DIGIT_SPACE_PERCENT = re.compile(r"(?<=\d)[ \u00a0]+(?=%)")
+_HYPHEN_MINUS = re.compile(r"(?<![\w.\-/:])-(?=\d)")
+
+
+def typeset(text: str) -> str:
+    """Reader-facing typography for a run of prose or a table cell: a narrow no-break space
+    between a number and "%" (``'34.2 %'`` → ``'34.2\u202f%'``) and a true minus sign for a
+    hyphen that stands before a number at the start of a word (``'-0.5'`` → ``'−0.5'``; ranges
+    such as ``'10-40'``, dates, identifiers such as ``'e0313102-1'`` and ``'Beta(1, -1)'``
+    inside code are not touched: callers skip literal text)."""
+    text = _DIGIT_SPACE_PERCENT.sub(NUMBER_UNIT_SPACE, text)
+    return _HYPHEN_MINUS.sub(MINUS, text)
+
+
 def fmt_percent(proportion: float, digits: int = 1) -> str:
-    """0.31579 → '31.6 %'."""
-    return f"{100 * proportion:.{digits}f} %"
+    """0.31579 → '31.6\u202f%' (a narrow no-break space before the sign)."""
+    return f"{100 * proportion:.{digits}f}{NUMBER_UNIT_SPACE}%"
 
 
 def fmt_interval(low: float, high: float, digits: int = 1, percent: bool = True) -> str:
@@ -73,7 +94,7 @@ def fmt_number(value: float, digits: int = 2) -> str:
 
 def fmt_signed(value: float, digits: int = 0) -> str:
     """A number with a true minus sign: -38.2 → '−38'."""
-    return f"{value:.{digits}f}".replace("-", "\u2212")
+    return f"{value:.{digits}f}".replace("-", MINUS)
 
 
 def mcmc_digits(mcse: float, max_digits: int = 2) -> int:
@@ -104,10 +125,12 @@ def fmt_mcmc_or(median: float, low: float, high: float, errors: dict) -> str:
 
 
 def glue(key: str, value: Any, text: str | None = None, *, display: bool = False) -> GluedValue:
-    """Glue ``value`` under ``key``; ``text`` is what prose shows (default ``str(value)``)."""
+    """Glue ``value`` under ``key``; ``text`` is what prose shows (default ``str(value)``), with
+    the book's typography (:func:`typeset`), so ``results.json`` holds the very text the
+    reader sees."""
     from myst_nb import glue as nb_glue
 
-    glued = GluedValue(key, value, str(value) if text is None else text)
+    glued = GluedValue(key, value, typeset(str(value) if text is None else text))
     nb_glue(key, glued, display=display)
     return glued
 

@@ -38,8 +38,19 @@ def baseline_table(baseline: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+#: A no-break space: the words of an interval or a count stay on one line.
+NO_BREAK_SPACE = "\u00a0"
+
+
+def unbroken(value: str) -> str:
+    """``value`` with its spaces made non-breaking, so a cell such as an interval
+    ('31.6 % (12.6 % to 56.6 %)') never wraps inside itself."""
+    return str(value).replace(" ", NO_BREAK_SPACE)
+
+
 def cohort_table(cohorts: pd.DataFrame) -> pd.DataFrame:
-    """Every cohort row with its proportion, exact 95 % CI, window, source and verified flag."""
+    """The evidence at a glance: every cohort row with its proportion and exact 95 % CI, window
+    and verified flag (where each number stands in its source: :func:`cohort_sources_table`)."""
     low, high = clopper_pearson(cohorts["events"], cohorts["n"])
     window = cohorts["window_days"].astype("object").where(cohorts["window_days"].notna(), "not stated")
     table = pd.DataFrame(
@@ -49,10 +60,23 @@ def cohort_table(cohorts: pd.DataFrame) -> pd.DataFrame:
             "outcome": cohorts["outcome"].map(OUTCOME_LABELS),
             "events/n": [f"{e}/{n}" for e, n in zip(cohorts["events"], cohorts["n"], strict=False)],
             "% (exact 95 % CI)": [
-                f"{fmt_percent(e / n)} ({fmt_interval(lo, hi)})"
+                f"{unbroken(fmt_percent(e / n))} ({unbroken(fmt_interval(lo, hi))})"
                 for e, n, lo, hi in zip(cohorts["events"], cohorts["n"], low, high, strict=False)
             ],
             "window (days)": window,
+            "verified": cohorts["verified"],
+        }
+    )
+    return table.reset_index(drop=True)
+
+
+def cohort_sources_table(cohorts: pd.DataFrame) -> pd.DataFrame:
+    """Where each cohort row's count stands: study, outcome, source (DOI, PMID or URL), location
+    in the source and verified flag, in the row order of :func:`cohort_table`."""
+    table = pd.DataFrame(
+        {
+            "study": cohorts["study"],
+            "outcome": cohorts["outcome"].map(OUTCOME_LABELS),
             "source": cohorts["source"],
             "location": cohorts["location"],
             "verified": cohorts["verified"],
@@ -70,6 +94,19 @@ def printed_percent_discrepancies(cohorts: pd.DataFrame) -> pd.DataFrame:
     out = cohorts.loc[mask, ["cohort_id", "study", "events", "n", "printed_percent"]].copy()
     out["computed_percent"] = computed[mask].round(2)
     return out.reset_index(drop=True)
+
+
+def discrepancy_display_table(discrepancies: pd.DataFrame) -> pd.DataFrame:
+    """:func:`printed_percent_discrepancies` with the reader's column names."""
+    return pd.DataFrame(
+        {
+            "cohort row": discrepancies["cohort_id"],
+            "study": discrepancies["study"],
+            "events/n": [f"{e}/{n}" for e, n in zip(discrepancies["events"], discrepancies["n"], strict=True)],
+            "printed %": [f"{float(v):g}" for v in discrepancies["printed_percent"]],
+            "computed %": [f"{float(v):g}" for v in discrepancies["computed_percent"]],
+        }
+    )
 
 
 def to_myst_table(frame: pd.DataFrame, name: str, caption: str) -> Markup:
@@ -134,10 +171,10 @@ def interval_table(intervals: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def comparator_test_table(one_sample: pd.DataFrame, two_sample: pd.DataFrame | None = None) -> pd.DataFrame:
-    """One row per comparator: its rate and window, exact one-sided binomial p-values against its
-    rate, and (for arms compared as samples) the Newcombe risk difference, Fisher and Boschloo p."""
-    table = pd.DataFrame(
+def comparator_test_table(one_sample: pd.DataFrame) -> pd.DataFrame:
+    """One row per comparator: its rate and window and the exact one-sided binomial p-values
+    against its rate (the arms compared as samples are in :func:`two_sample_test_table`)."""
+    return pd.DataFrame(
         {
             "comparator": one_sample["comparator"],
             "role": one_sample["role"].map(ROLE_LABELS),
@@ -151,23 +188,34 @@ def comparator_test_table(one_sample: pd.DataFrame, two_sample: pd.DataFrame | N
             "p, trial higher (binomial)": [_p_value(p) for p in one_sample["p_higher"]],
         }
     )
-    if two_sample is None:
-        return table
-    by_name = two_sample.set_index("comparator")
-    table["risk difference (Newcombe 95 % CI)"] = [
-        ""
-        if name not in by_name.index
-        else f"{100 * by_name.loc[name, 'risk_difference']:+.1f} ({100 * by_name.loc[name, 'rd_low']:+.1f} to "
-        f"{100 * by_name.loc[name, 'rd_high']:+.1f}) points"
-        for name in table["comparator"]
-    ]
-    # one-sided, for fewer BSIs in the trial, like the binomial column: Boschloo's test is uniformly
-    # more powerful than Fisher's for a one-sided alternative (its p-value is never the larger)
-    for column, label in (("fisher_p_lower", "Fisher p, trial lower"), ("boschloo_p_lower", "Boschloo p, trial lower")):
-        table[label] = [
-            _p_value(by_name.loc[name, column]) if name in by_name.index else "" for name in table["comparator"]
-        ]
-    return table
+
+
+def two_sample_test_table(one_sample: pd.DataFrame, two_sample: pd.DataFrame) -> pd.DataFrame:
+    """The trial against each earlier untreated arm as a sample: the arm's count, the Newcombe
+    risk difference (trial minus arm) and the one-sided Fisher and Boschloo p-values (trial
+    lower), in the row order of
+    ``two_sample`` (a table of its own, so that neither it nor :func:`comparator_test_table`
+    is wider than a page)."""
+    counts = one_sample.set_index("comparator")
+    return pd.DataFrame(
+        {
+            "untreated arm": two_sample["comparator"],
+            "events/n": [
+                f"{int(counts.loc[name, 'comparator_events'])}/{int(counts.loc[name, 'comparator_n'])}"
+                for name in two_sample["comparator"]
+            ],
+            "risk difference, trial minus arm (Newcombe 95 % CI, points)": [
+                f"{100 * d:+.1f} ({unbroken(f'{100 * lo:+.1f} to {100 * hi:+.1f}')})"
+                for d, lo, hi in zip(
+                    two_sample["risk_difference"], two_sample["rd_low"], two_sample["rd_high"], strict=True
+                )
+            ],
+            # one-sided, for fewer BSIs in the trial, like the binomial tests: Boschloo's test is
+            # uniformly more powerful than Fisher's for a one-sided alternative
+            "Fisher p, trial lower": [_p_value(v) for v in two_sample["fisher_p_lower"]],
+            "Boschloo p, trial lower": [_p_value(v) for v in two_sample["boschloo_p_lower"]],
+        }
+    )
 
 
 def zero_event_table(rows: list[dict]) -> pd.DataFrame:

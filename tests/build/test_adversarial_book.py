@@ -125,19 +125,23 @@ def test_every_payload_is_shown_as_typed_in_the_evidence_table(hostile_build):
     page = BeautifulSoup(
         (project / "_build" / "html" / "book" / "02_evidence.html").read_text(encoding="utf-8"), "html.parser"
     )
-    table = page.find(id="tbl-cohorts")
-    assert table is not None
+    table, sources = page.find(id="tbl-cohorts"), page.find(id="tbl-cohort-sources")
+    assert table is not None and sources is not None
     cells = [" ".join(td.get_text().split()) for td in table.find_all("td")]
+    source_cells = [" ".join(td.get_text().split()) for td in sources.find_all("td")]
     for study, location in pairs:
         assert " ".join(study.split()) in cells, study
-        assert " ".join(location.split()) in cells, location
-    assert not table.find_all(["script", "img", "iframe", "object"])
-    assert [a.get("class") for a in table.find_all("a")] == [["headerlink"]]
+        assert " ".join(study.split()) in source_cells, study
+        assert " ".join(location.split()) in source_cells, location
+    for shown in (table, sources):
+        assert not shown.find_all(["script", "img", "iframe", "object"])
+        assert [a.get("class") for a in shown.find_all("a")] == [["headerlink"]]
     assert not [s for s in page.find_all("script") if "__nkreport_pwned" in (s.string or "") + str(s.attrs)]
     assert not page.find_all(attrs={"onerror": True})
     assert not [a for a in page.find_all("a", href=True) if a["href"].strip().lower().startswith("javascript")]
-    assert "1337" not in table.get_text()  # {{ 7 * 191 }} was not evaluated
-    assert not table.find_all(class_="admonition") and not table.find_all(class_="math")
+    for shown in (table, sources):
+        assert "1337" not in shown.get_text()  # {{ 7 * 191 }} was not evaluated
+        assert not shown.find_all(class_="admonition") and not shown.find_all(class_="math")
 
 
 def test_no_script_runs_in_chromium(hostile_build):

@@ -60,7 +60,7 @@ def test_printed_percent_discrepancies_found():
 def test_baseline_table_rows():
     table = tables.baseline_table(data.load_baseline())
     abo = table[table["characteristic"] == "ABO-incompatible"].iloc[0]
-    assert abo["summary"] == "6 (32 %)"
+    assert abo["summary"] == "6 (32\u202f%)"  # a narrow no-break space before the sign
 
 
 @pytest.mark.parametrize(

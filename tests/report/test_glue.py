@@ -22,8 +22,20 @@ def test_plain_converts_numpy():
 
 
 def test_formatters():
-    assert glue.fmt_percent(6 / 19) == "31.6 %"
-    assert glue.fmt_interval(0.1, 0.2, digits=0) == "10 % to 20 %"
+    nb = "\u202f"  # narrow no-break space: a line never starts with "%"
+    assert glue.fmt_percent(6 / 19) == f"31.6{nb}%"
+    assert glue.fmt_interval(0.1, 0.2, digits=0) == f"10{nb}% to 20{nb}%"
+    assert glue.fmt_signed(-38.2) == "\u221238"
+
+
+def test_typeset_joins_number_and_percent_and_uses_minus_signs():
+    nb, minus = "\u202f", "\u2212"
+    assert glue.typeset("34.2 % of 19; 95 % CI") == f"34.2{nb}% of 19; 95{nb}% CI"
+    assert glue.typeset("10\u00a0%") == f"10{nb}%"
+    assert glue.typeset("difference -3.4 (-7.1 to +1.2)") == f"difference {minus}3.4 ({minus}7.1 to +1.2)"
+    # ranges, dates, identifiers and words are left alone
+    for kept in ("10-40", "2008-2016", "e0313102-1", "COVID-19", "doi:10.1007/s10096-020-04074-5", "a -b", "% 5"):
+        assert glue.typeset(kept) == kept
 
 
 def test_collect_reads_glue_files(tmp_path):

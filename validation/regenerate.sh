@@ -3,6 +3,6 @@
 set -eu
 cd "$(dirname "$0")"
 python export_inputs.py
-for tool in metafor cmprsk clinfun exactci rbest; do
+for tool in metafor cmprsk clinfun exactci rbest stan; do
   "./$tool/regenerate.sh"
 done

@@ -2,6 +2,9 @@
 # write the pinned reference.json. Run each script from its own folder (regenerate.sh does).
 suppressPackageStartupMessages(library(jsonlite))
 
+# a package's version as its DESCRIPTION spells it (packageVersion() turns 2.2-11 into 2.2.11)
+pkg_version <- function(name) utils::packageDescription(name)$Version
+
 read_inputs <- function(path = "../inputs.json") {
   fromJSON(path, simplifyVector = TRUE)
 }

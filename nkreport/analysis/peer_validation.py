@@ -463,6 +463,11 @@ def load_references(root: Path | None = None) -> dict[str, dict]:
     return found
 
 
+def load_sbc_result(root: Path | None = None) -> dict:
+    """The pinned simulation-based calibration (``validation/sbc/sbc_result.json``)."""
+    return json.loads((validation_dir(root) / "sbc" / "sbc_result.json").read_text(encoding="utf-8"))
+
+
 def nkreport_estimate(reference: dict, record: dict) -> tuple[float, float]:
     """nkreport's value of one pinned record, from the inputs the peer read, and its Monte Carlo
     standard error (0 for a deterministic value)."""
@@ -578,6 +583,7 @@ __all__ = [
     "comparison_table",
     "count_inputs",
     "load_references",
+    "load_sbc_result",
     "mixture_from_dict",
     "nkreport_estimate",
     "nkreport_value",

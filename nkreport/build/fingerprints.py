@@ -42,9 +42,11 @@ DEPENDENCY_GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
     # opt-in only: a chapter that reads other chapters' glued values (the conclusion) must
     # re-execute when their text changes, since a changed format reaches it only that way
     "chapters": ("book", ("*.md",)),
+    # opt-in only: the values pinned from the peer tools, read by the validation appendix
+    "validation": ("validation", ("*.json",)),
 }
 #: What a chapter with code depends on when its front matter declares nothing.
-DEFAULT_GROUPS = tuple(g for g in DEPENDENCY_GROUPS if g != "chapters")
+DEFAULT_GROUPS = tuple(g for g in DEPENDENCY_GROUPS if g not in ("chapters", "validation"))
 FINGERPRINT_PREFIX = "# nkreport inputs fingerprint: "
 #: Written beside the HTML folder after each build: every chapter's input groups and fingerprint,
 #: so ``nkreport status`` can tell which chapters a data change will re-execute.

@@ -30,4 +30,4 @@ for (i in seq_len(nrow(cases))) {
     }
   }
 }
-write_reference("clinfun", as.character(packageVersion("clinfun")), "clinfun.R", inputs, failures)
+write_reference("clinfun", pkg_version("clinfun"), "clinfun.R", inputs, failures)

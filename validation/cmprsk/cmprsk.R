@@ -12,4 +12,4 @@ for (k in seq_along(inputs$incidence_days)) {
   pin(paste0("cmprsk.cif_day_", day), paste0("SIMULATED example: cumulative incidence of BSI at day ", day),
       as.numeric(at["1 1", k]))
 }
-write_reference("cmprsk", as.character(packageVersion("cmprsk")), "cmprsk.R", inputs)
+write_reference("cmprsk", pkg_version("cmprsk"), "cmprsk.R", inputs)

@@ -33,4 +33,4 @@ bcg_tables <- cbind(dat.bcg$tpos, dat.bcg$tpos + dat.bcg$tneg, dat.bcg$cpos, dat
 example <- list(yi = as.numeric(bcg$yi), vi = as.numeric(bcg$vi), table = bcg_tables)
 pool("bcg", as.numeric(bcg$yi), as.numeric(bcg$vi), bcg_tables, example)
 
-write_reference("metafor", as.character(packageVersion("metafor")), "metafor.R", inputs)
+write_reference("metafor", pkg_version("metafor"), "metafor.R", inputs)

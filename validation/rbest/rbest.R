@@ -6,7 +6,7 @@ source("../common.R")
 suppressPackageStartupMessages(library(RBesT))
 inputs <- read_inputs()
 set.seed(20260101)
-version <- as.character(packageVersion("RBesT"))
+version <- pkg_version("RBesT")
 rversion <- paste(R.version$major, R.version$minor, sep = ".")
 
 m <- inputs$map_mixture

@@ -26,4 +26,4 @@ labels <- c(pooled_log_or = "comparative model (Stan): posterior mean of the poo
 for (name in names(labels)) {
   pin(paste0("stan.", name), labels[[name]], s[name, "mean"], peer_mcse = s[name, "se_mean"])
 }
-write_reference("Stan (rstan)", paste("rstan", as.character(packageVersion("rstan"))), "stan.R", inputs)
+write_reference("rstan", pkg_version("rstan"), "stan.R", inputs)

@@ -2,7 +2,7 @@
 at the book's priors and sample sizes; writes sbc_result.json beside this file.
 
 Run from the repository root: ``python validation/sbc/run_sbc.py [map_replications
-comparative_replications]`` (defaults below: about 15 minutes on a shared 2-core machine).
+comparative_replications]`` (defaults below: about 15 minutes of one core).
 """
 
 import json
@@ -14,8 +14,8 @@ from nkreport import seed_for
 from nkreport.analysis import comparative, map_model, sbc
 from nkreport.data import load_cohorts
 
-MAP_REPLICATIONS = 40
-COMPARATIVE_REPLICATIONS = 8
+MAP_REPLICATIONS = 80
+COMPARATIVE_REPLICATIONS = 80
 
 if __name__ == "__main__":
     counts = sys.argv[1:3] if len(sys.argv) == 3 else (MAP_REPLICATIONS, COMPARATIVE_REPLICATIONS)

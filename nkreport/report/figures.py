@@ -728,10 +728,10 @@ def sbc_rank_histograms(results: dict[str, dict]):
             ax.axhspan(*summary["band"], color="#e5e8e8", lw=0)
             ax.axhline(summary["expected"], color="#7f8c8d", lw=0.8)
             ax.bar(np.arange(counts.size), counts, width=0.85, color=ROLE_COLOURS["earlier_treated"])
-            ax.set_title(f"{results[model]['label']}: {mathtext(name)}\nχ² p = {summary['p_value']:.2f}", fontsize=8)
+            ax.set_title(f"{mathtext(name)}\nχ² p = {summary['p_value']:.2f}", fontsize=8)
             ax.set_xticks([0, counts.size - 1], ["low", "high"], fontsize=8)
             ax.tick_params(axis="y", labelsize=8)
             if col == 0:
-                ax.set_ylabel("replications", fontsize=8)
+                ax.set_ylabel(f"{mathtext(results[model]['label'])}\nreplications", fontsize=8)
     fig.tight_layout()
     return fig

@@ -728,7 +728,7 @@ def sbc_rank_histograms(results: dict[str, dict]):
             ax.axhspan(*summary["band"], color="#e5e8e8", lw=0)
             ax.axhline(summary["expected"], color="#7f8c8d", lw=0.8)
             ax.bar(np.arange(counts.size), counts, width=0.85, color=ROLE_COLOURS["earlier_treated"])
-            ax.set_title(f"{mathtext(name)}\nχ² p = {summary['p_value']:.2f}", fontsize=8)
+            ax.set_title(f"{mathtext(name)}\nχ² p = {summary['p_value']:.2g}", fontsize=8)
             ax.set_xticks([0, counts.size - 1], ["low", "high"], fontsize=8)
             ax.tick_params(axis="y", labelsize=8)
             if col == 0:

@@ -114,7 +114,8 @@ def test_a_fresh_pymc_fit_of_the_comparative_model_agrees_with_stan():
     from nkreport.analysis import comparative
 
     evidence = comparative.build_evidence()
-    fit = comparative.fit_settings(evidence, [comparative.Setting("with_trial")], seed=20261207)["with_trial"]
+    settings = [comparative.Setting("with_trial")]
+    fit = comparative.fit_settings(evidence, settings, seed=20261207, tune=1000)["with_trial"]
     summary = peer_validation.comparative_mcmc_summary(fit)
     for record in REFERENCES["stan"]["comparisons"]:
         name = record["id"].removeprefix("stan.")

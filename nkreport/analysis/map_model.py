@@ -301,8 +301,13 @@ def earlier_studies(
     return rows[["cohort_id", "study", "events", "n", "window_days", "verified"]].reset_index(drop=True)
 
 
-def build_map_model(events, n, *, tau_scale: float = TAU_SCALE, mu_sd: float = MU_SD) -> pm.Model:
-    """The non-centred hierarchical binomial-logit model (see the module docstring)."""
+def build_map_model(
+    events, n, *, tau_scale: float = TAU_SCALE, mu_sd: float = MU_SD, events_as_data: bool = False
+) -> pm.Model:
+    """The non-centred hierarchical binomial-logit model (see the module docstring).
+
+    ``events_as_data=True`` holds the counts in a ``pm.Data`` container ``"events_data"``, so
+    that one compiled model serves many data sets (simulation-based calibration re-sets it)."""
     import pymc as pm  # imported when first needed: a chapter reading a stored fit skips PyMC
 
     events = np.asarray(events, dtype=int)
@@ -316,7 +321,8 @@ def build_map_model(events, n, *, tau_scale: float = TAU_SCALE, mu_sd: float = M
         z = pm.Normal("z", 0.0, 1.0, dims="study")
         logit_theta = mu + tau * z
         pm.Deterministic("theta", pm.math.invlogit(logit_theta), dims="study")
-        pm.Binomial("events", n=n, logit_p=logit_theta, observed=events, dims="study")
+        observed = pm.Data("events_data", events, dims="study") if events_as_data else events
+        pm.Binomial("events", n=n, logit_p=logit_theta, observed=observed, dims="study")
         z_new = pm.Normal("z_new", 0.0, 1.0)
         pm.Deterministic("theta_new", pm.math.invlogit(mu + tau * z_new))
     return model

@@ -51,9 +51,11 @@ DEPENDENCY_GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
     "chapters": ("book", ("*.md",)),
     # opt-in only: the released editions (the page on what changed since the last one)
     "editions": ("editions", ("*.json",)),
+    # opt-in only: the values pinned from the peer tools, read by the validation appendix
+    "validation": ("validation", ("*.json",)),
 }
 #: What a chapter with code depends on when its front matter declares nothing.
-DEFAULT_GROUPS = tuple(g for g in DEPENDENCY_GROUPS if g not in ("chapters", "editions"))
+DEFAULT_GROUPS = tuple(g for g in DEPENDENCY_GROUPS if g not in ("chapters", "editions", "validation"))
 FINGERPRINT_PREFIX = "# nkreport inputs fingerprint: "
 #: Written beside the HTML folder after each build: every chapter's input groups and fingerprint,
 #: so ``nkreport status`` can tell which chapters a data change will re-execute.

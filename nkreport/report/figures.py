@@ -895,3 +895,31 @@ def a0_posterior_figure(a0_grid, posterior_density, prior_density, posterior_mea
     ax.legend(frameon=False, loc="upper center", ncol=3)
     fig.tight_layout()
     return fig
+
+
+def sbc_rank_histograms(results: dict[str, dict]):
+    """Simulation-based calibration: for each model (a row) and parameter (a panel), the
+    histogram of the true values' ranks among the posterior draws, with the count expected
+    under uniformity and its binomial band (from :func:`nkreport.analysis.sbc.summarise`)."""
+    models = list(results)
+    columns = max(len(results[m]["parameters"]) for m in models)
+    fig, axes = plt.subplots(len(models), columns, figsize=(FIGURE_WIDTH_IN, 1.75 * len(models) + 0.5), squeeze=False)
+    for row, model in enumerate(models):
+        parameters = results[model]["parameters"]
+        for col in range(columns):
+            ax = axes[row][col]
+            if col >= len(parameters):
+                ax.set_axis_off()
+                continue
+            name, summary = list(parameters.items())[col]
+            counts = np.asarray(summary["counts"])
+            ax.axhspan(*summary["band"], color="#e5e8e8", lw=0)
+            ax.axhline(summary["expected"], color="#7f8c8d", lw=0.8)
+            ax.bar(np.arange(counts.size), counts, width=0.85, color=ROLE_COLOURS["earlier_treated"])
+            ax.set_title(f"{mathtext(name)}\nχ² p = {summary['p_value']:.2g}", fontsize=8)
+            ax.set_xticks([0, counts.size - 1], ["low", "high"], fontsize=8)
+            ax.tick_params(axis="y", labelsize=8)
+            if col == 0:
+                ax.set_ylabel(f"{mathtext(results[model]['label'])}\nreplications", fontsize=8)
+    fig.tight_layout()
+    return fig

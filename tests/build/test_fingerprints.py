@@ -30,6 +30,20 @@ def test_dependencies_declared_and_default():
     assert ext.chapter_dependencies("# no code\n") is None
 
 
+def test_the_validation_pins_are_an_opt_in_group(tmp_path):
+    """Only a chapter that declares ``validation`` (the validation appendix) re-executes when a
+    pinned peer value changes."""
+    assert "validation" not in ext.DEFAULT_GROUPS
+    declared = CHAPTER.replace("[cohorts]", "[package, validation]")
+    assert ext.chapter_dependencies(declared) == ("package", "validation")
+    (tmp_path / "validation" / "tool").mkdir(parents=True)
+    pinned = tmp_path / "validation" / "tool" / "reference.json"
+    pinned.write_text("{}", encoding="utf-8")
+    before = ext.group_fingerprint(tmp_path, "validation")
+    pinned.write_text('{"x": 1}', encoding="utf-8")
+    assert ext.group_fingerprint(tmp_path, "validation") != before
+
+
 def test_injection_goes_after_cell_options():
     out = ext.inject_fingerprint(CHAPTER, "abc")
     lines = out.splitlines()

@@ -269,9 +269,25 @@ _MORITA_NOTE = (
     "information evaluated in RBesT's definition at RBesT's mode"
 )
 _MODE_NOTE = "RBesT 1.6 finds the mode with optimise at tolerance 1.2e-4; nkreport's is refined to 1e-9"
-#: nkreport's minus RBesT 1.6's ELIR ESS of the book's robust MAP prior (RBesT's truncation error,
-#: see the note of ``rbest.ess_elir_robust``).
-ELIR_GAP = 0.010733
+#: nkreport's minus RBesT 1.6's ELIR ESS (RBesT's integration error near a shape of 1, see
+#: ``_ELIR_NOTE``), pinned so that a change on either side shows.
+ELIR_GAP_MAP = -4.562061
+ELIR_GAP_ROBUST = -1.909175
+ELIR_GAP_BETA_1_3 = -0.166796
+ELIR_GAP_BETA_1_06 = -18.078725
+_ELIR_NOTE = (
+    "RBesT 1.6's ELIR integral is wrong when a component's shape lies just above 1: for a single "
+    "Beta(1.062, 6.18), whose ELIR is a + b = 7.24 in closed form (Neuenschwander et al. 2020), it "
+    "returns 25.3, for Beta(1.3, 6.2) 7.67 instead of 7.5, and for Beta(3, 7) the right 10. The book's "
+    "MAP mixture has a component with a = 1.06, so RBesT overstates its ELIR; nkreport's integral agrees "
+    "with the closed form to 1e-9. nkreport is compared at the boundary as the integral stands "
+    "(boundary='literal', as RBesT treats the robust Beta(1, 1)); the book reports ELIR's limit from "
+    "inside the parameter space, larger by w·b (w·a) for each component with a (b) exactly 1"
+)
+
+
+def _closed_form_elir(inputs, record) -> float:
+    return priors.ess_elir(priors.BetaMixture.beta(record["a"], record["b"]))
 
 # RBesT: Beta mixtures, ESS, robustification, conjugate posteriors, Box p-values, OCs
 _register(
@@ -300,12 +316,13 @@ _register(
     ),
     mode_map=Comparison(lambda i, r: _map(i).mode(), kind="peer_imprecision", tolerance=1e-4, note=_MODE_NOTE),
     mode_robust=Comparison(lambda i, r: _robust(i).mode(), kind="peer_imprecision", tolerance=1e-4, note=_MODE_NOTE),
-    ess_elir_map=Comparison(lambda i, r: priors.ess_elir(_map(i)), kind="peer_imprecision", tolerance=2e-3),
+    ess_elir_map=Comparison(
+        lambda i, r: priors.ess_elir(_map(i), boundary="literal"), kind="peer_error", tolerance=1e-5,
+        expected_difference=ELIR_GAP_MAP, note=_ELIR_NOTE,
+    ),
     ess_elir_robust=Comparison(
-        lambda i, r: priors.ess_elir(_robust(i)), kind="peer_error", tolerance=1e-6, expected_difference=ELIR_GAP,
-        note="RBesT 1.6 integrates each component between its 1e-9 and 1 - 1e-9 quantiles; with a shape "
-        "just above 1 (b = 1.06 here) the cut-off tail holds a visible part of the integral, so RBesT is "
-        "low by about 0.011; nkreport's value agrees with a 30-digit mpmath integration to 1e-13",
+        lambda i, r: priors.ess_elir(_robust(i), boundary="literal"), kind="peer_error", tolerance=1e-5,
+        expected_difference=ELIR_GAP_ROBUST, note=_ELIR_NOTE,
     ),
     oc_map_at_10=Comparison(lambda i, r: _oc(_map(i), i, 0.1)),
     oc_map_at_scenario=Comparison(lambda i, r: _oc(_map(i), i, i["oc_risks"][1])),
@@ -328,6 +345,15 @@ _register(
     ),
     example_as_map_tau_mean=Comparison(lambda i, r: _example_quadrature(r).tau_mean, kind="mcmc"),
 )
+COMPARISONS.update({
+    "rbest.ess_elir_beta_3_7": Comparison(_closed_form_elir, note="ELIR of one Beta: a + b in closed form"),
+    "rbest.ess_elir_beta_1.3_6.2": Comparison(
+        _closed_form_elir, kind="peer_error", tolerance=1e-5, expected_difference=ELIR_GAP_BETA_1_3, note=_ELIR_NOTE
+    ),
+    "rbest.ess_elir_beta_1.06228_6.17694": Comparison(
+        _closed_form_elir, kind="peer_error", tolerance=1e-5, expected_difference=ELIR_GAP_BETA_1_06, note=_ELIR_NOTE
+    ),
+})
 
 _REML_NOTE = "REML is an iterative maximum (bounded search; Fisher scoring): agreement to about 1e-8"
 # metafor: DerSimonian-Laird, REML and Peto on the book's comparative studies and on dat.bcg

@@ -54,6 +54,12 @@ for (prior in list(list("map", map, "MAP prior"), list("robust", robust, "robust
         sprintf("%s: P(success) in %d patients at true risk %.3f", label, inputs$planned_n, risks[k]), oc(risks[k]))
   }
 }
+# ELIR of single Beta distributions, where the closed form is a + b (Neuenschwander et al. 2020):
+# RBesT 1.6's integral is right far from a shape of 1 and wrong just above it
+for (shapes in list(c(3, 7), c(1.3, 6.2), c(1.0622777027284078, 6.176940458776661))) {
+  pin(sprintf("rbest.ess_elir_beta_%g_%g", shapes[1], shapes[2]), sprintf("Beta(%g, %g): ESS (ELIR)", shapes[1], shapes[2]),
+      ess(mixbeta(c(1, shapes[1], shapes[2])), method = "elir"), a = shapes[1], b = shapes[2])
+}
 post <- postmix(robust, r = y, n = n)
 pin("rbest.robust_posterior_informative_weight", "robust MAP prior, posterior: weight of the informative part",
     informative_weight(post))

@@ -178,6 +178,13 @@ def _bias_grid():
     )
 
 
+def _sbc_models():
+    """The pinned simulation-based calibration result the validation appendix draws."""
+    from nkreport.analysis import peer_validation
+
+    return peer_validation.load_sbc_result()["models"]
+
+
 def _figures(cohorts):
     """Every figure function of :mod:`nkreport.report.figures`, called as a chapter calls it."""
     mixture = SimpleNamespace(pdf=stats.beta(2, 10).pdf, n_components=3)
@@ -220,6 +227,7 @@ def _figures(cohorts):
         "power_prior_figure": lambda: figures.power_prior_figure(
             sweep, {"a0_mean": 0.4, "mean": 0.25, "low": 0.12, "high": 0.4}, TRIAL
         ),
+        "sbc_rank_histograms": lambda: figures.sbc_rank_histograms(_sbc_models()),
         "a0_posterior_figure": lambda: figures.a0_posterior_figure(
             np.linspace(0, 1, 101), 2 * (1 - np.linspace(0, 1, 101)) + 0.3, np.ones(101), 0.36
         ),

@@ -344,8 +344,10 @@ class MapFit:
         """Draws of a new study's risk (the MAP prior), chains concatenated."""
         return np.asarray(self.idata.posterior["theta_new"]).ravel()
 
-    def summary(self, level: float = 0.95) -> pd.DataFrame:
-        """Each study's raw proportion and shrunken estimate, and the predictive row."""
+    def summary(self, level: float = 0.95, quadrature: "QuadratureResult | None" = None) -> pd.DataFrame:
+        """Each study's raw proportion and shrunken estimate (MCMC), and the predictive row: exact
+        when ``quadrature`` (the same model by :func:`map_quadrature`) is given, else from the
+        draws."""
         tail = (1 - level) / 2
         theta = np.asarray(self.idata.posterior["theta"]).reshape(-1, len(self.studies))
         rows = []
@@ -363,17 +365,12 @@ class MapFit:
                 }
             )
         new = self.predictive_draws
-        rows.append(
-            {
-                "study": "new study (MAP prior)",
-                "events": pd.NA,
-                "n": pd.NA,
-                "raw": np.nan,
-                "mean": new.mean(),
-                "low": np.quantile(new, tail),
-                "high": np.quantile(new, 1 - tail),
-            }
-        )
+        if quadrature is None:
+            predictive = {"mean": new.mean(), "low": np.quantile(new, tail), "high": np.quantile(new, 1 - tail)}
+        else:
+            low, high = quadrature.predictive_quantiles([tail, 1 - tail])
+            predictive = {"mean": quadrature.predictive_mean, "low": float(low), "high": float(high)}
+        rows.append({"study": "new study (MAP prior)", "events": pd.NA, "n": pd.NA, "raw": np.nan, **predictive})
         return pd.DataFrame(rows)
 
     def tau_summary(self) -> dict:

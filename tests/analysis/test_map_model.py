@@ -78,6 +78,12 @@ def test_bsi_map_fit_is_gated_cached_and_agrees_with_quadrature(bsi_studies):
     assert ((studies["mean"] - pooled).abs() <= (studies["raw"] - pooled).abs() + 0.02).all()
     new = summary.iloc[-1]
     assert new["high"] - new["low"] > (studies["high"] - studies["low"]).max()
+    # with the quadrature, the MAP prior's row is the exact one (the arms stay MCMC)
+    quad = map_model.map_quadrature(bsi_studies["events"], bsi_studies["n"])
+    exact = fit.summary(quadrature=quad)
+    assert exact.iloc[-1]["mean"] == pytest.approx(quad.predictive_mean)
+    assert exact.iloc[-1]["high"] == pytest.approx(quad.predictive_quantile(0.975), rel=1e-5)
+    assert exact.iloc[:-1].equals(summary.iloc[:-1])
 
 
 def test_quadrature_map_prior_is_deterministic_and_close():

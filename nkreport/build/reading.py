@@ -206,6 +206,13 @@ class Edition(_Placeholder):
     kind = "edition"
 
 
+class ShortSummary(_Placeholder):
+    """``nkreport-short-summary``: the summary of findings in short, for the home page, from the
+    values the conclusion glued in this build (nothing when the book has no conclusion)."""
+
+    kind = "summary"
+
+
 class ExecutionTable(_Placeholder):
     """``nkreport-execution-table``: what ran in this build."""
 
@@ -312,6 +319,55 @@ def execution_table(app: Sphinx, env, from_doc: str) -> nodes.table:
     return table
 
 
+#: The conclusion's glued values the home page's short summary of findings reads.
+SUMMARY_KEYS = (
+    "concl_pooled_with_or", "concl_pooled_with_ci", "concl_pooled_with_p1",
+    "concl_pooled_adjusted_or", "concl_pooled_adjusted_ci", "concl_pooled_adjusted_p1",
+    "concl_trial_noborrow_or", "concl_trial_noborrow_ci", "concl_certainty_bsi",
+    "concl_rejection_fraction", "concl_rejection_percent", "concl_rejection_baseline_range",
+    "concl_certainty_rejection", "concl_related_ae_fraction", "concl_ae_upper", "concl_certainty_ae",
+)
+
+
+def short_summary_nodes(env, from_doc: str) -> list[nodes.Node]:
+    """Three bullets, one per outcome of the summary of findings, each with its assumption and
+    certainty, from the conclusion's glued values; nothing when the book has no conclusion."""
+    from ..report.glue import read_glued
+
+    if CONCLUSION_DOC not in env.found_docs:
+        return []
+    try:
+        glued = read_glued(SUMMARY_KEYS)
+    except (KeyError, OSError, ValueError):
+        return []
+    t = {key: str(entry["text"]) for key, entry in glued.items()}
+    lines = (
+        ("Bloodstream infection within 30 days.",
+         f"Pooled odds ratio {t['concl_pooled_with_or']} ({t['concl_pooled_with_ci']}; probability of benefit "
+         f"{t['concl_pooled_with_p1']}) if the earlier retrospective comparisons are unbiased; "
+         f"{t['concl_pooled_adjusted_or']} ({t['concl_pooled_adjusted_ci']}; "
+         f"probability {t['concl_pooled_adjusted_p1']}) "
+         f"allowing for the bias they share. The trial alone, read against their untreated arms: odds ratio "
+         f"{t['concl_trial_noborrow_or']} ({t['concl_trial_noborrow_ci']}). "
+         f"Certainty: {t['concl_certainty_bsi']}."),
+        ("Acute rejection.",
+         f"{t['concl_rejection_fraction']} with NK cells ({t['concl_rejection_percent']}), against "
+         f"{t['concl_rejection_baseline_range']} in other centres without them. "
+         f"Certainty: {t['concl_certainty_rejection']}."),
+        ("Infusion-related adverse events.",
+         f"{t['concl_related_ae_fraction']}; the risk could still be as high as {t['concl_ae_upper']} "
+         f"(upper 95 % bound). Certainty: {t['concl_certainty_ae']}."),
+    )
+    intro = nodes.paragraph()
+    intro += nodes.Text("The summary of findings in short (95 % intervals; details and reasons in ")
+    intro += doc_link(CONCLUSION_DOC, from_doc)
+    intro += nodes.Text("):")
+    items = nodes.bullet_list(classes=["nkreport-short-summary"])
+    for label, text in lines:
+        items += nodes.list_item("", _paragraph(label, text))
+    return [intro, items]
+
+
 class FillPlaceholders(SphinxPostTransform):
     """Replace each :class:`build_placeholder` when its page is written (before references are
     resolved, so the chapter links in the execution table resolve too)."""
@@ -322,6 +378,8 @@ class FillPlaceholders(SphinxPostTransform):
         for node in list(self.document.findall(build_placeholder)):
             if node["kind"] == "edition":
                 node.replace_self(edition_nodes(self.app))
+            elif node["kind"] == "summary":
+                node.replace_self(short_summary_nodes(self.env, self.env.docname) or [nodes.comment()])
             else:
                 node.replace_self(execution_table(self.app, self.env, self.env.docname))
 
@@ -385,6 +443,7 @@ def setup(app: Sphinx) -> dict:
     app.add_node(build_placeholder)
     app.add_directive("nkreport-edition", Edition)
     app.add_directive("nkreport-execution-table", ExecutionTable)
+    app.add_directive("nkreport-short-summary", ShortSummary)
     app.add_post_transform(FillPlaceholders)
     app.connect("builder-inited", add_static_dir)
     app.add_css_file(STYLESHEET)

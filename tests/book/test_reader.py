@@ -109,6 +109,20 @@ def test_home_page_links_the_conclusion_and_the_pdf():
     assert any(href.split("#")[0].endswith("nkreport.pdf") for href in links), links
 
 
+def test_home_page_gives_the_summary_of_findings_in_short_with_this_builds_numbers():
+    _require_html()
+    import json
+
+    summary = _soup(_home()).select_one("ul.nkreport-short-summary")
+    assert summary is not None, "the home page's short summary of findings is missing"
+    text = summary.get_text(" ", strip=True)
+    assert text.count("Certainty:") == 3
+    assert "if the earlier retrospective comparisons are unbiased" in text  # the assumption, in the sentence
+    results = json.loads((HTML / "results.json").read_text(encoding="utf-8"))["results"]
+    for key in ("concl_pooled_with_ci", "concl_pooled_adjusted_ci", "concl_rejection_fraction", "concl_ae_upper"):
+        assert results[key]["text"] in text, key
+
+
 def test_every_page_links_the_pdf_and_the_link_reaches_it_once_published():
     _require_html()
     redirect = 'http-equiv="Refresh"'  # the site's index.html only forwards to the home page

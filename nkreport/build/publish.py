@@ -359,6 +359,10 @@ def on_html_page_context(app: Sphinx, pagename: str, templatename: str, context:
 KERNEL_CONFIG = 'c = get_config()  # noqa: F821\nc.InlineBackend.figure_formats = {"svg", "pdf"}\n'
 
 
+#: The date written into figure files (seconds since 1970; 2025-01-01, the trial's publication year).
+FIGURE_DATE_EPOCH = "1735689600"
+
+
 def kernel_profile(build_dir: Path) -> Path:
     """Write an IPython folder whose kernel profile keeps figures as SVG and PDF; return it."""
     ipython_dir = build_dir / ".ipython-nkreport"
@@ -372,6 +376,9 @@ def kernel_profile(build_dir: Path) -> Path:
 def on_builder_inited(app: Sphinx) -> None:
     # chapter kernels inherit this process's environment (they start while pages are read)
     os.environ["IPYTHONDIR"] = str(kernel_profile(Path(app.outdir).parent))
+    # matplotlib stamps SVG and PDF figures with the time they were drawn unless this is set:
+    # a fixed date keeps a redrawn figure byte for byte the same (incremental build = clean build)
+    os.environ.setdefault("SOURCE_DATE_EPOCH", FIGURE_DATE_EPOCH)
     if app.builder.name != "latex":
         return
     # the title page names the version and the fingerprint of every input

@@ -47,6 +47,9 @@ STYLE = {
     "pdf.fonttype": 42,
     "ps.fonttype": 42,
     "svg.fonttype": "path",
+    # a fixed salt for the ids inside SVG files (random otherwise), so that a figure drawn again is
+    # the same file and an incremental build equals a clean one
+    "svg.hashsalt": "nkreport",
 }
 plt.rcParams.update(STYLE)
 #: Markers and line styles that tell lines apart without colour.

@@ -9,7 +9,7 @@ import pandas as pd
 #: Display names of the comparison kinds.
 KIND_LABELS = {
     "exact": "exact",
-    "mcmc": "Monte Carlo",
+    "mcmc": "MCMC",
     "peer_imprecision": "peer less precise",
     "peer_error": "peer error",
     "peer_failure": "peer failure",

@@ -188,6 +188,8 @@ LATEX_MONO_WIDTH = 1.3
 LATEX_HEADER_WIDTH = 1.5
 #: Tables whose widest cells add up to more characters than this get explicit column widths.
 LATEX_WIDE_CHARS = LATEX_LINE_CHARS
+#: A table of three or more columns with a cell this long (a sentence) gets explicit widths too.
+LATEX_PROSE_CELL = 40
 #: Longest cell and longest word that set a column's width (longer text wraps).
 LATEX_CELL_CAP, LATEX_WORD_CAP = 30, 14
 _BREAKABLE = re.compile(r"(?<=[/.:_\-])(?=\w)")
@@ -305,7 +307,10 @@ def on_doctree_resolved(app: Sphinx, doctree: nodes.document, docname: str) -> N
         if body_rows > LATEX_LONGTABLE_ROWS:
             table["classes"].append("longtable")
         code = literal_widths(table)
-        if body_rows > LATEX_LONGTABLE_ROWS or natural > LATEX_WIDE_CHARS or any(code):
+        # a column of sentences beside short ones: tabulary squeezes the short ones below their words
+        longest = max((len(text) for r in rows for text in r), default=0)
+        prose_column = longest > LATEX_PROSE_CELL and max((len(r) for r in rows), default=0) >= 3
+        if body_rows > LATEX_LONGTABLE_ROWS or natural > LATEX_WIDE_CHARS or any(code) or prose_column:
             spec = addnodes.tabular_col_spec()
             spec["spec"] = latex_colspec(latex_column_widths(rows, unbreakable=code))
             table.parent.insert(table.parent.index(table), spec)
